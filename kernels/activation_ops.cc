@@ -1,0 +1,457 @@
+// Fused CPU ops for the elementwise activations in activations.h.
+//
+//   TfaForward(x: T, p: double, c: double[k]) -> y: T             attr fn
+//   TfaBackward(x: T, dy: T, p: double, c: double[k]) -> dx: T, dp: double
+//
+// One pass over memory each; vectorized with Eigen packets; split over TF's
+// intra-op pool. p is the scalar differentiable parameter (swish beta, snake
+// frequency; ignored otherwise), c the fixed ones (elu/celu alpha). dp is
+// sum(dy * d f / d p) when attr param_grad is set, else 0.
+#define EIGEN_USE_THREADS
+
+#include <cstring>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "activations.h"
+#include "tensorflow/core/framework/op.h"
+#include "tensorflow/core/framework/op_kernel.h"
+#include "tensorflow/core/framework/shape_inference.h"
+
+namespace tfa {
+namespace {
+
+using ::tensorflow::OpKernel;
+using ::tensorflow::OpKernelConstruction;
+using ::tensorflow::OpKernelContext;
+using ::tensorflow::Tensor;
+using ::tensorflow::TensorShape;
+using ::tensorflow::int64;
+namespace errors = ::tensorflow::errors;
+
+enum class Fn {
+#define TFA_ENUM(name, F) name,
+  TFA_ACTIVATIONS(TFA_ENUM)
+#undef TFA_ENUM
+      kCount
+};
+
+bool FnFromName(const std::string& s, Fn* fn) {
+#define TFA_NAME(name, F)  \
+  if (s == #name) {        \
+    *fn = Fn::name;        \
+    return true;           \
+  }
+  TFA_ACTIVATIONS(TFA_NAME)
+#undef TFA_NAME
+  return false;
+}
+
+int FixedCount(Fn fn) {
+  switch (fn) {
+#define TFA_FIXED(name, F) \
+  case Fn::name:           \
+    return F::kFixed;
+    TFA_ACTIVATIONS(TFA_FIXED)
+#undef TFA_FIXED
+    default:
+      return 0;
+  }
+}
+
+// Compute types: half types in float; float32 forwards of kWide functions in
+// double (rounded once on store); float32 backwards in float.
+#ifndef TFA_WIDE_FLOAT32  // 1: every float32 forward in double (tests/measurements)
+#define TFA_WIDE_FLOAT32 0
+#endif
+template <typename T, bool kWide>
+struct FwdType {
+  static constexpr bool kWideF32 = TFA_WIDE_FLOAT32 || kWide;
+  using type = typename std::conditional<std::is_same<T, double>::value || (kWideF32 && std::is_same<T, float>::value),
+                                         double, float>::type;
+};
+template <typename T>
+struct BwdType {
+  using type = typename std::conditional<std::is_same<T, double>::value, double, float>::type;
+};
+
+constexpr int64 kChunk = 2048;  // elements per work item and per conversion buffer
+
+template <typename C>
+Args<typename ei::packet_traits<C>::type> MakeArgs(double p, const double* c, int nc) {
+  using P = typename ei::packet_traits<C>::type;
+  Args<P> a;
+  a.p = ei::pset1<P>(static_cast<C>(p));
+  a.c0 = ei::pset1<P>(static_cast<C>(nc > 0 ? c[0] : 0.0));
+  a.c1 = ei::pset1<P>(static_cast<C>(nc > 1 ? c[1] : 0.0));
+  return a;
+}
+
+// --- forward over contiguous C arrays whose length m is a multiple of W --------
+template <typename F, typename C>
+EIGEN_STRONG_INLINE void FwdPackets(const C* x, C* y, int64 m, const Args<typename ei::packet_traits<C>::type>& a) {
+  using P = typename ei::packet_traits<C>::type;
+  constexpr int W = ei::unpacket_traits<P>::size;
+  for (int64 i = 0; i < m; i += W) ei::pstoreu(y + i, F::fwd(ei::ploadu<P>(x + i), a));
+}
+
+template <typename F, typename C, bool kDp>
+EIGEN_STRONG_INLINE void BwdPackets(const C* x, const C* dy, C* dx, int64 m,
+                                    const Args<typename ei::packet_traits<C>::type>& a,
+                                    typename ei::packet_traits<C>::type* acc) {
+  using P = typename ei::packet_traits<C>::type;
+  constexpr int W = ei::unpacket_traits<P>::size;
+  for (int64 i = 0; i < m; i += W) {
+    const P xv = ei::ploadu<P>(x + i);
+    const P dyv = ei::ploadu<P>(dy + i);
+    P dfdp;
+    const P g = F::grad(xv, a, kDp ? &dfdp : nullptr);
+    ei::pstoreu(dx + i, ei::pmul(dyv, g));
+    if (kDp) *acc = ei::padd(*acc, ei::pmul(dyv, dfdp));
+  }
+}
+
+#if defined(__AVX__)
+EIGEN_STRONG_INLINE Eigen::internal::Packet4d LoadFromFloat(const float* p) { return _mm256_cvtps_pd(_mm_loadu_ps(p)); }
+EIGEN_STRONG_INLINE void StoreToFloat(float* p, const Eigen::internal::Packet4d& v) {
+  _mm_storeu_ps(p, _mm256_cvtpd_ps(v));
+}
+#elif defined(__SSE2__)
+EIGEN_STRONG_INLINE Eigen::internal::Packet2d LoadFromFloat(const float* p) {
+  return _mm_cvtps_pd(_mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(p))));
+}
+EIGEN_STRONG_INLINE void StoreToFloat(float* p, const Eigen::internal::Packet2d& v) {
+  _mm_store_sd(reinterpret_cast<double*>(p), _mm_castps_pd(_mm_cvtpd_ps(v)));
+}
+#endif
+
+// --- one chunk of T elements: direct when T == C, else through buffers ----------
+template <typename F, typename T, typename C>
+void FwdChunk(const T* x, T* y, int64 n, const Args<typename ei::packet_traits<C>::type>& a) {
+  using P = typename ei::packet_traits<C>::type;
+  constexpr int W = ei::unpacket_traits<P>::size;
+  alignas(64) C xb[kChunk + W];
+  alignas(64) C yb[kChunk + W];
+  if constexpr (std::is_same<T, C>::value) {
+    const int64 full = n - n % W;
+    FwdPackets<F, C>(reinterpret_cast<const C*>(x), reinterpret_cast<C*>(y), full, a);
+    const int64 r = n - full;
+    if (r == 0) return;
+    for (int64 i = 0; i < W; ++i) xb[i] = i < r ? static_cast<C>(x[full + i]) : C(0);
+    FwdPackets<F, C>(xb, yb, W, a);
+    for (int64 i = 0; i < r; ++i) y[full + i] = static_cast<T>(yb[i]);
+    return;
+  }
+#if defined(__AVX__) || defined(__SSE2__)
+  if constexpr (std::is_same<T, float>::value && std::is_same<C, double>::value) {
+    // float32 -> double in registers, computed, rounded once on the way back
+    const float* xf = reinterpret_cast<const float*>(x);
+    float* yf = reinterpret_cast<float*>(y);
+    const int64 full = n - n % W;
+    for (int64 i = 0; i < full; i += W) {
+      StoreToFloat(yf + i, F::fwd(LoadFromFloat(xf + i), a));
+    }
+    x += full;
+    y += full;
+    n -= full;
+    if (n == 0) return;
+  }
+#endif
+  const int64 m = (n + W - 1) / W * W;
+  for (int64 i = 0; i < n; ++i) xb[i] = static_cast<C>(x[i]);
+  for (int64 i = n; i < m; ++i) xb[i] = C(0);
+  FwdPackets<F, C>(xb, yb, m, a);
+  for (int64 i = 0; i < n; ++i) y[i] = static_cast<T>(yb[i]);
+}
+
+template <typename F, typename T, typename C, bool kDp>
+double BwdChunk(const T* x, const T* dy, T* dx, int64 n, const Args<typename ei::packet_traits<C>::type>& a) {
+  using P = typename ei::packet_traits<C>::type;
+  constexpr int W = ei::unpacket_traits<P>::size;
+  alignas(64) C xb[kChunk + W];
+  alignas(64) C db[kChunk + W];
+  alignas(64) C ob[kChunk + W];
+  P acc = ei::pset1<P>(C(0));
+  if constexpr (std::is_same<T, C>::value) {
+    const int64 full = n - n % W;
+    BwdPackets<F, C, kDp>(reinterpret_cast<const C*>(x), reinterpret_cast<const C*>(dy),
+                          reinterpret_cast<C*>(dx), full, a, &acc);
+    const int64 r = n - full;
+    if (r > 0) {
+      for (int64 i = 0; i < W; ++i) {
+        xb[i] = i < r ? static_cast<C>(x[full + i]) : C(0);
+        db[i] = i < r ? static_cast<C>(dy[full + i]) : C(0);
+      }
+      BwdPackets<F, C, kDp>(xb, db, ob, W, a, &acc);
+      for (int64 i = 0; i < r; ++i) dx[full + i] = static_cast<T>(ob[i]);
+    }
+  } else {
+    const int64 m = (n + W - 1) / W * W;
+    for (int64 i = 0; i < n; ++i) {
+      xb[i] = static_cast<C>(x[i]);
+      db[i] = static_cast<C>(dy[i]);
+    }
+    for (int64 i = n; i < m; ++i) xb[i] = db[i] = C(0);
+    BwdPackets<F, C, kDp>(xb, db, ob, m, a, &acc);
+    for (int64 i = 0; i < n; ++i) dx[i] = static_cast<T>(ob[i]);
+  }
+  if (!kDp) return 0.0;
+  alignas(64) C lanes[W];
+  ei::pstoreu(lanes, acc);
+  double s = 0.0;
+  for (int i = 0; i < W; ++i) s += static_cast<double>(lanes[i]);
+  return s;
+}
+
+// Rough cycles per element for the cost model of parallelFor.
+constexpr double kCyclesPerElement = 40.0;
+
+#if defined(__AVX__) || defined(__SSE2__)
+// float32 forward of a kWide function whose float math is accurate (F::kF32):
+// float packets, except packets with a lane below F::kF32Below (or NaN), which
+// are recomputed in double (the tails where float intermediates underflow).
+// F::wide_lanes is true for small x (or beta x) and for NaN.
+template <typename F>
+void FwdChunkF32(const float* x, float* y, int64 n, const Args<typename ei::packet_traits<float>::type>& af,
+                 const Args<typename ei::packet_traits<double>::type>& ad) {
+  using PF = typename ei::packet_traits<float>::type;
+  using PD = typename ei::packet_traits<double>::type;
+  constexpr int WF = ei::unpacket_traits<PF>::size;
+  constexpr int WD = ei::unpacket_traits<PD>::size;
+  auto one = [&](const float* xs, float* ys) {
+    const PF xv = ei::ploadu<PF>(xs);
+    const PF yf = F::fwd(xv, af);
+    const PF wide = F::wide_lanes(xv, af);
+    if (ei::predux_any(wide)) {  // per lane, so a result never depends on its neighbours
+      alignas(64) float yw[WF];
+      for (int h = 0; h < WF; h += WD) StoreToFloat(yw + h, F::fwd(LoadFromFloat(xs + h), ad));
+      ei::pstoreu(ys, ei::pselect(wide, ei::pload<PF>(yw), yf));
+    } else {
+      ei::pstoreu(ys, yf);
+    }
+  };
+  const int64 full = n - n % WF;
+  for (int64 i = 0; i < full; i += WF) one(x + i, y + i);
+  const int64 r = n - full;
+  if (r == 0) return;
+  alignas(64) float xb[WF];
+  alignas(64) float yb[WF];
+  for (int i = 0; i < WF; ++i) xb[i] = i < r ? x[full + i] : 0.0f;
+  one(xb, yb);
+  for (int64 i = 0; i < r; ++i) y[full + i] = yb[i];
+}
+#endif
+
+template <typename F, typename T>
+void RunForward(OpKernelContext* ctx, const T* x, T* y, int64 n, double p, const double* c, int nc) {
+  using C = typename FwdType<T, F::kWide && !F::kF32>::type;
+  const auto a = MakeArgs<C>(p, c, nc);
+  const auto ad = MakeArgs<double>(p, c, nc);
+  const int64 chunks = (n + kChunk - 1) / kChunk;
+  auto work = [&](Eigen::Index b, Eigen::Index e) {
+    for (Eigen::Index j = b; j < e; ++j) {
+      const int64 s = j * kChunk;
+#if defined(__AVX__) || defined(__SSE2__)
+      if constexpr (F::kWide && F::kF32 && std::is_same<T, float>::value && !TFA_WIDE_FLOAT32) {
+        FwdChunkF32<F>(x + s, y + s, std::min(kChunk, n - s), a, ad);
+        continue;
+      }
+#endif
+      FwdChunk<F, T, C>(x + s, y + s, std::min(kChunk, n - s), a);
+    }
+  };
+  if (chunks <= 1) {
+    work(0, chunks);
+    return;
+  }
+  const Eigen::TensorOpCost cost(kChunk * sizeof(T), kChunk * sizeof(T), kChunk * kCyclesPerElement);
+  ctx->eigen_cpu_device().parallelFor(chunks, cost, work);
+}
+
+template <typename F, typename T>
+double RunBackward(OpKernelContext* ctx, const T* x, const T* dy, T* dx, int64 n, double p, const double* c,
+                   int nc, bool param_grad) {
+  using C = typename BwdType<T>::type;
+  const auto a = MakeArgs<C>(p, c, nc);
+  const int64 chunks = (n + kChunk - 1) / kChunk;
+  const bool dp = F::kParam && param_grad;
+  std::vector<double> partial(dp ? chunks : 0, 0.0);
+  auto work = [&](Eigen::Index b, Eigen::Index e) {
+    for (Eigen::Index j = b; j < e; ++j) {
+      const int64 s = j * kChunk;
+      const int64 len = std::min(kChunk, n - s);
+      if (dp) {
+        partial[j] = BwdChunk<F, T, C, F::kParam>(x + s, dy + s, dx + s, len, a);
+      } else {
+        BwdChunk<F, T, C, false>(x + s, dy + s, dx + s, len, a);
+      }
+    }
+  };
+  if (chunks <= 1) {
+    work(0, chunks);
+  } else {
+    const Eigen::TensorOpCost cost(2 * kChunk * sizeof(T), kChunk * sizeof(T), kChunk * 2 * kCyclesPerElement);
+    ctx->eigen_cpu_device().parallelFor(chunks, cost, work);
+  }
+  double sum = 0.0;  // fixed order: deterministic for any thread count
+  for (double v : partial) sum += v;
+  return sum;
+}
+
+::tensorflow::Status ReadParams(OpKernelContext* ctx, int p_index, Fn fn, double* p, const double** c, int* nc) {
+  const Tensor& pt = ctx->input(p_index);
+  const Tensor& ct = ctx->input(p_index + 1);
+  if (!::tensorflow::TensorShapeUtils::IsScalar(pt.shape())) {
+    return errors::InvalidArgument("p must be a scalar; got shape ", pt.shape().DebugString());
+  }
+  if (ct.dims() != 1) return errors::InvalidArgument("c must be a vector; got shape ", ct.shape().DebugString());
+  *nc = static_cast<int>(ct.dim_size(0));
+  if (*nc < FixedCount(fn)) {
+    return errors::InvalidArgument("this activation needs ", FixedCount(fn), " fixed parameters in c; got ", *nc);
+  }
+  *p = pt.scalar<double>()();
+  *c = ct.flat<double>().data();
+  return ::tensorflow::OkStatus();
+}
+
+template <typename T>
+class ForwardOp : public OpKernel {
+ public:
+  explicit ForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    std::string name;
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("fn", &name));
+    OP_REQUIRES(ctx, FnFromName(name, &fn_), errors::InvalidArgument("unknown activation fn='", name, "'"));
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    double p;
+    const double* c;
+    int nc;
+    OP_REQUIRES_OK(ctx, ReadParams(ctx, 1, fn_, &p, &c, &nc));
+    Tensor* y = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, x.shape(), &y));
+    const int64 n = x.NumElements();
+    if (n == 0) return;
+    const T* xs = x.flat<T>().data();
+    T* ys = y->flat<T>().data();
+    switch (fn_) {
+#define TFA_CASE(name, F)                              \
+  case Fn::name:                                       \
+    RunForward<F, T>(ctx, xs, ys, n, p, c, nc);        \
+    break;
+      TFA_ACTIVATIONS(TFA_CASE)
+#undef TFA_CASE
+      default:
+        break;
+    }
+  }
+
+ private:
+  Fn fn_;
+};
+
+template <typename T>
+class BackwardOp : public OpKernel {
+ public:
+  explicit BackwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    std::string name;
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("fn", &name));
+    OP_REQUIRES(ctx, FnFromName(name, &fn_), errors::InvalidArgument("unknown activation fn='", name, "'"));
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("param_grad", &param_grad_));
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    const Tensor& dy = ctx->input(1);
+    OP_REQUIRES(ctx, x.shape() == dy.shape(),
+                errors::InvalidArgument("x and dy must have the same shape; got ", x.shape().DebugString(),
+                                        " and ", dy.shape().DebugString()));
+    double p;
+    const double* c;
+    int nc;
+    OP_REQUIRES_OK(ctx, ReadParams(ctx, 2, fn_, &p, &c, &nc));
+    Tensor* dx = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({1}, 0, x.shape(), &dx));
+    Tensor* dp = nullptr;
+    OP_REQUIRES_OK(ctx, ctx->allocate_output(1, TensorShape({}), &dp));
+    double sum = 0.0;
+    const int64 n = x.NumElements();
+    if (n > 0) {
+      const T* xs = x.flat<T>().data();
+      const T* dys = dy.flat<T>().data();
+      T* dxs = dx->flat<T>().data();
+      switch (fn_) {
+#define TFA_CASE(name, F)                                                   \
+  case Fn::name:                                                            \
+    sum = RunBackward<F, T>(ctx, xs, dys, dxs, n, p, c, nc, param_grad_);   \
+    break;
+        TFA_ACTIVATIONS(TFA_CASE)
+#undef TFA_CASE
+        default:
+          break;
+      }
+    }
+    dp->scalar<double>()() = sum;
+  }
+
+ private:
+  Fn fn_;
+  bool param_grad_;
+};
+
+}  // namespace
+}  // namespace tfa
+
+namespace tensorflow {
+
+REGISTER_OP("TfaForward")
+    .Input("x: T")
+    .Input("p: double")
+    .Input("c: double")
+    .Output("y: T")
+    .Attr("T: {half, bfloat16, float, double}")
+    .Attr("fn: string")
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      shape_inference::ShapeHandle unused;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 0, &unused));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 1, &unused));
+      c->set_output(0, c->input(0));
+      return OkStatus();
+    })
+    .Doc("Fused activation forward (tf_activations).");
+
+REGISTER_OP("TfaBackward")
+    .Input("x: T")
+    .Input("dy: T")
+    .Input("p: double")
+    .Input("c: double")
+    .Output("dx: T")
+    .Output("dp: double")
+    .Attr("T: {half, bfloat16, float, double}")
+    .Attr("fn: string")
+    .Attr("param_grad: bool = false")
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      shape_inference::ShapeHandle merged, unused;
+      TF_RETURN_IF_ERROR(c->Merge(c->input(0), c->input(1), &merged));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 0, &unused));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(3), 1, &unused));
+      c->set_output(0, merged);
+      c->set_output(1, c->Scalar());
+      return OkStatus();
+    })
+    .Doc("Fused activation backward: dx = dy * f'(x), dp = sum(dy * df/dp).");
+
+#define TFA_REGISTER(T)                                                                          \
+  REGISTER_KERNEL_BUILDER(Name("TfaForward").Device(DEVICE_CPU).TypeConstraint<T>("T"),          \
+                          ::tfa::ForwardOp<T>);                                                  \
+  REGISTER_KERNEL_BUILDER(Name("TfaBackward").Device(DEVICE_CPU).TypeConstraint<T>("T"),         \
+                          ::tfa::BackwardOp<T>);
+TFA_REGISTER(Eigen::half)
+TFA_REGISTER(Eigen::bfloat16)
+TFA_REGISTER(float)
+TFA_REGISTER(double)
+#undef TFA_REGISTER
+
+}  // namespace tensorflow

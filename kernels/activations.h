@@ -1,0 +1,357 @@
+// Elementwise activation math as Eigen packet functors.
+//
+// Each activation is one struct with
+//   kWide      float32 forward evaluated in double and rounded once (as the
+//              Python path does for transcendental composites);
+//   kParam     it takes a differentiable scalar parameter p (swish beta,
+//              snake frequency), whose gradient the backward op reduces;
+//   kFixed     how many fixed (non-differentiable) parameters c[] it reads;
+//   fwd(x, a)           f(x)
+//   grad(x, a, &dfdp)   f'(x); when kParam, also writes d f / d p.
+// The formulas are the ones declared in tf_activations/catalog/*.py, written
+// with the same guards (so +-inf and NaN give the same answers).
+//
+// Adding an activation: one struct here and one line in TFA_ACTIVATIONS.
+#pragma once
+
+#include <cmath>
+
+#include "unsupported/Eigen/CXX11/Tensor"
+#include "unsupported/Eigen/SpecialFunctions"
+
+#ifndef TFA_F32_DEFAULT
+#define TFA_F32_DEFAULT false
+#endif
+
+// kF32: a float32 forward may use float math (measured within 4 ulp of the
+// float64 reference) except on packets where wide_lanes() is set: there
+// float intermediates underflow (exp below -80), so those are redone in double.
+#ifdef __FMA__
+#define TFA_HAVE_FMA true
+#else
+#define TFA_HAVE_FMA false
+#endif
+
+#define TFA_WIDE_BELOW(expr)                                                      \
+  template <typename P> static EIGEN_STRONG_INLINE P wide_lanes(const P& x, const Args<P>& a) { \
+    (void)a;                                                                      \
+    return ei::pcmp_lt_or_nan(expr, k<P>(-80.0));                                 \
+  }
+
+namespace tfa {
+
+namespace ei = Eigen::internal;
+
+template <typename P>
+struct Args {
+  P p;     // differentiable parameter (or 1)
+  P c0;    // fixed parameters
+  P c1;
+};
+
+// ---- building blocks (tf_activations/catalog/_math.py) ----------------------
+template <typename P> EIGEN_STRONG_INLINE P k(double v) {
+  return ei::pset1<P>(static_cast<typename ei::unpacket_traits<P>::type>(v));
+}
+template <typename P> EIGEN_STRONG_INLINE P vmax(const P& a, const P& b) {
+  return ei::pmax<Eigen::PropagateNaN>(a, b);
+}
+template <typename P> EIGEN_STRONG_INLINE P vmin(const P& a, const P& b) {
+  return ei::pmin<Eigen::PropagateNaN>(a, b);
+}
+// tf.where(c, a, b)
+template <typename P> EIGEN_STRONG_INLINE P where(const P& c, const P& a, const P& b) {
+  return ei::pselect(c, a, b);
+}
+template <typename P> EIGEN_STRONG_INLINE P gt(const P& a, const P& b) { return ei::pcmp_lt(b, a); }
+template <typename P> EIGEN_STRONG_INLINE P ge(const P& a, const P& b) { return ei::pcmp_le(b, a); }
+template <typename P> EIGEN_STRONG_INLINE P lt(const P& a, const P& b) { return ei::pcmp_lt(a, b); }
+// 1 where the mask is set, else 0
+template <typename P> EIGEN_STRONG_INLINE P step(const P& mask) {
+  return ei::pand(mask, k<P>(1.0));
+}
+template <typename P> EIGEN_STRONG_INLINE P isinf(const P& x) {
+  return ei::pcmp_eq(ei::pabs(x), k<P>(INFINITY));
+}
+// a * b with 0 wherever b == 0 (limits such as inf * sigmoid(-inf))
+template <typename P> EIGEN_STRONG_INLINE P times(const P& a, const P& b) {
+  return where(ei::pcmp_eq(b, ei::pzero(b)), ei::pzero(b), ei::pmul(a, b));
+}
+// -|z| as where(z >= 0, -z, z)
+template <typename P> EIGEN_STRONG_INLINE P neg_abs(const P& z) {
+  return where(ge(z, ei::pzero(z)), ei::pnegate(z), z);
+}
+template <typename P> EIGEN_STRONG_INLINE P sigmoid(const P& z) {
+  const P one = k<P>(1.0);
+  const P e = ei::pexp(neg_abs(z));
+  const P r = ei::pdiv(one, ei::padd(one, e));  // one division for both branches
+  return where(ge(z, ei::pzero(z)), r, ei::pmul(e, r));
+}
+template <typename P> EIGEN_STRONG_INLINE P sigmoid_slope(const P& z) {
+  const P e = ei::pexp(neg_abs(z));
+  const P d = ei::padd(k<P>(1.0), e);
+  return ei::pdiv(e, ei::pmul(d, d));
+}
+// where(z >= 0, -t / (2 + t), t / (2 + t)), t = expm1(2 neg_abs(z))
+template <typename P> EIGEN_STRONG_INLINE P tanh_(const P& z) {
+  const P t = ei::pexpm1(ei::pmul(k<P>(2.0), neg_abs(z)));
+  const P d = ei::padd(k<P>(2.0), t);
+  return where(ge(z, ei::pzero(z)), ei::pdiv(ei::pnegate(t), d), ei::pdiv(t, d));
+}
+template <typename P> EIGEN_STRONG_INLINE P sech2(const P& z) {
+  const P e = ei::pexp(ei::pmul(k<P>(2.0), neg_abs(z)));
+  const P d = ei::padd(k<P>(1.0), e);
+  return ei::pdiv(ei::pmul(k<P>(4.0), e), ei::pmul(d, d));
+}
+template <typename P> EIGEN_STRONG_INLINE P clip(const P& x, double lo, double hi) {
+  return vmin(vmax(x, k<P>(lo)), k<P>(hi));
+}
+
+// ---- activations ------------------------------------------------------------
+constexpr double kSqrtHalf = 0.70710678118654752440084436210485;
+constexpr double kInvSqrt2Pi = 0.39894228040143267793994605993438;
+constexpr double kTanhGeluC = 0.79788456080286535587989211986876;  // sqrt(2/pi)
+constexpr double kTanhGeluA = 0.044715;
+constexpr double kMishLinearAbove = 20.0;
+constexpr double kSeluAlpha = 1.6732632423543772848170429916717;
+constexpr double kSeluScale = 1.0507009873554804934193349852946;
+
+struct Mish {
+  static constexpr bool kWide = true, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = TFA_F32_DEFAULT;  // float math measured 4.03 ulp (exp error): double
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE void parts(const P& x, P& e, P& n) {
+    e = ei::pexp(vmin(x, k<P>(kMishLinearAbove)));
+    n = ei::pmul(e, ei::padd(e, k<P>(2.0)));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    P e, n;
+    parts(x, e, n);
+    // (x n) / (n + 2): one rounding fewer than x (n / (n + 2)); x n <= 20 e^40 cannot overflow
+    // where it is used (x > 20 takes the other branch).
+    // n + 2 as fma(e, e + 2, 2): one rounding fewer again (float32 stays within 4 ulp)
+    const P d = ei::pmadd(e, ei::padd(e, k<P>(2.0)), k<P>(2.0));
+    return where(gt(x, k<P>(kMishLinearAbove)), x, ei::pdiv(times(x, n), d));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    P e, n;
+    parts(x, e, n);
+    const P r = ei::pdiv(k<P>(1.0), ei::padd(n, k<P>(2.0)));  // 1 / (n + 2)
+    const P gate = ei::pmul(n, r);
+    const P slope = ei::pmul(ei::pmul(ei::pmul(k<P>(4.0), ei::padd(n, k<P>(1.0))), ei::pmul(r, r)),
+                             ei::pdiv(e, ei::padd(k<P>(1.0), e)));
+    return where(gt(x, k<P>(kMishLinearAbove)), k<P>(1.0), ei::padd(gate, times(x, slope)));
+  }
+};
+
+struct Swish {  // x * sigmoid(p x)
+  static constexpr bool kWide = true, kParam = true;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false || TFA_F32_DEFAULT;  // float beta*x: error grows with |beta x|
+  TFA_WIDE_BELOW(ei::pmul(a.p, x))
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) {
+    return times(x, sigmoid(ei::pmul(a.p, x)));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>& a, P* dp) {
+    const P z = ei::pmul(a.p, x);
+    const P slope = sigmoid_slope(z);
+    if (dp) *dp = times(ei::pmul(x, x), slope);
+    return ei::padd(sigmoid(z), times(z, slope));
+  }
+};
+
+struct Silu {  // swish with beta = 1 (no parameter gradient)
+  static constexpr bool kWide = true, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = true || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    return times(x, sigmoid(x));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    return ei::padd(sigmoid(x), times(x, sigmoid_slope(x)));
+  }
+};
+
+struct Gelu {  // exact: x/2 erfc(-x/sqrt2)
+  static constexpr bool kWide = true, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P phi(const P& x) {
+    return ei::pmul(k<P>(0.5), ei::perfc(ei::pmul(k<P>(-kSqrtHalf), x)));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    return times(x, phi(x));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    const P pdf = ei::pmul(k<P>(kInvSqrt2Pi), ei::pexp(ei::pmul(k<P>(-0.5), ei::pmul(x, x))));
+    return ei::padd(phi(x), times(x, pdf));
+  }
+};
+
+struct GeluTanh {  // x * sigmoid(2u), u = c (x + a x^3)
+  static constexpr bool kWide = true, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P z2(const P& x) {
+    const P cube = ei::pmul(ei::pmul(x, x), x);
+    const P u = ei::pmul(k<P>(kTanhGeluC), ei::padd(x, ei::pmul(k<P>(kTanhGeluA), cube)));
+    return ei::pmul(k<P>(2.0), u);
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    return times(x, sigmoid(z2(x)));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    const P z = z2(x);
+    const P dz = ei::pmul(k<P>(2.0 * kTanhGeluC),
+                          ei::padd(k<P>(1.0), ei::pmul(k<P>(3.0 * kTanhGeluA), ei::pmul(x, x))));
+    return ei::padd(sigmoid(z), times(ei::pmul(x, dz), sigmoid_slope(z)));
+  }
+};
+
+struct HardSwish {  // x * clip(x + 3, 0, 6) / 6, float32 math
+  static constexpr bool kWide = false, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    return times(x, ei::pdiv(clip(ei::padd(x, k<P>(3.0)), 0.0, 6.0), k<P>(6.0)));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    const P inside = clip(x, -3.0, 3.0);  // 2x + 3 must not overflow in the unused branch
+    const P inner = ei::pdiv(ei::pmul(step(gt(x, k<P>(-3.0))),
+                                      ei::padd(ei::pmul(k<P>(2.0), inside), k<P>(3.0))),
+                             k<P>(6.0));
+    return where(ge(x, k<P>(3.0)), k<P>(1.0), inner);
+  }
+};
+
+struct HardSigmoid {  // clip(x + 3, 0, 6) / 6
+  static constexpr bool kWide = false, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    return ei::pdiv(clip(ei::padd(x, k<P>(3.0)), 0.0, 6.0), k<P>(6.0));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    return ei::pdiv(step(ei::pand(gt(x, k<P>(-3.0)), lt(x, k<P>(3.0)))), k<P>(6.0));
+  }
+};
+
+struct Elu {  // c0 = alpha
+  static constexpr bool kWide = true, kParam = false;
+  static constexpr int kFixed = 1;
+  static constexpr bool kF32 = true || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) {
+    const P zero = ei::pzero(x);
+    return where(gt(x, zero), x, ei::pmul(a.c0, ei::pexpm1(vmin(x, zero))));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>& a, P*) {
+    const P zero = ei::pzero(x);
+    return where(gt(x, zero), k<P>(1.0), ei::pmul(a.c0, ei::pexp(vmin(x, zero))));
+  }
+};
+
+struct Selu {
+  static constexpr bool kWide = true, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = true || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    const P zero = ei::pzero(x);
+    return where(gt(x, zero), ei::pmul(k<P>(kSeluScale), x),
+                 ei::pmul(k<P>(kSeluScale * kSeluAlpha), ei::pexpm1(vmin(x, zero))));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    const P zero = ei::pzero(x);
+    return where(gt(x, zero), k<P>(kSeluScale),
+                 ei::pmul(k<P>(kSeluScale * kSeluAlpha), ei::pexp(vmin(x, zero))));
+  }
+};
+
+struct Celu {  // c0 = alpha
+  static constexpr bool kWide = true, kParam = false;
+  static constexpr int kFixed = 1;
+  static constexpr bool kF32 = false || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) {
+    const P zero = ei::pzero(x);
+    return where(gt(x, zero), x, ei::pmul(a.c0, ei::pexpm1(vmin(ei::pdiv(x, a.c0), zero))));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>& a, P*) {
+    const P zero = ei::pzero(x);
+    return where(gt(x, zero), k<P>(1.0), ei::pexp(vmin(ei::pdiv(x, a.c0), zero)));
+  }
+};
+
+struct Softplus {  // max(x, 0) + log1p(exp(-|x|))
+  static constexpr bool kWide = true, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    return ei::padd(vmax(x, ei::pzero(x)), ei::plog1p(ei::pexp(neg_abs(x))));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    return sigmoid(x);
+  }
+};
+
+struct Lisht {  // x * tanh(x)
+  static constexpr bool kWide = true, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    return ei::pmul(x, tanh_(x));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    return ei::padd(tanh_(x), times(x, sech2(x)));
+  }
+};
+
+struct Snake {  // x + sin(p x)^2 / p
+  static constexpr bool kWide = true, kParam = true;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false || TFA_F32_DEFAULT;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) {
+    const P s = ei::psin(ei::pmul(a.p, x));
+    return where(isinf(x), x, ei::padd(x, ei::pdiv(ei::pmul(s, s), a.p)));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>& a, P* dp) {
+    // 2 sin cos, not sin(2ax): 2ax overflows float32 for |x| > 1.7e38.
+    const P fin = where(isinf(x), ei::pzero(x), x);
+    const P ax = ei::pmul(a.p, fin);
+    const P s = ei::psin(ax);
+    const P c = ei::pcos(ax);
+    if (dp) {
+      const P sp = ei::pdiv(s, a.p);
+      *dp = ei::psub(ei::pdiv(ei::pmul(ei::pmul(ei::pmul(k<P>(2.0), fin), s), c), a.p), ei::pmul(sp, sp));
+    }
+    return ei::padd(k<P>(1.0), ei::pmul(ei::pmul(k<P>(2.0), s), c));
+  }
+};
+
+// name (the op's `fn` attr), functor
+#define TFA_ACTIVATIONS(X)       \
+  X(mish, Mish)                  \
+  X(swish, Swish)                \
+  X(silu, Silu)                  \
+  X(gelu, Gelu)                  \
+  X(gelu_tanh, GeluTanh)         \
+  X(hard_swish, HardSwish)       \
+  X(hard_sigmoid, HardSigmoid)   \
+  X(elu, Elu)                    \
+  X(selu, Selu)                  \
+  X(celu, Celu)                  \
+  X(softplus, Softplus)          \
+  X(lisht, Lisht)                \
+  X(snake, Snake)
+
+}  // namespace tfa

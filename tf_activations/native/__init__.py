@@ -1,0 +1,269 @@
+"""Fused C++ kernels from ``kernels/``, used when built and applicable.
+
+``dispatch`` returns None whenever the pure-TF path must run instead:
+
+* ``TF_ACTIVATIONS_PURE=1`` in the environment, or inside :func:`disabled`;
+* the library is not built (``python -m tf_activations build``) or fails to
+  load: loading only looks in the cache and never compiles;
+* the graph is compiled by XLA (``jit_compile=True``; Keras ``jit_compile``),
+  where a custom op cannot run, so the composite is traced instead;
+* a function is being traced for ``tf.saved_model.save`` (its save context),
+  so a SavedModel never names the kernel ops. Functions traced *before*
+  saving (e.g. a ``tf.function`` already called) are re-used by the saver: to
+  export those, trace them inside :func:`disabled` or set the variable;
+  Keras ``model.export`` / ``.keras`` files do not keep traced graphs;
+* the activation has no kernel, or a differentiable parameter is not a scalar.
+
+The kernel path saves only x for the backward pass (``tf.custom_gradient``
+on the forward op run on ``stop_gradient(x)``); the backward op has its own
+registered gradient built from the declared pure-TF derivatives, so second
+derivatives are right on this path too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import os
+import threading
+
+import tensorflow as tf
+
+__all__ = ["dispatch", "available", "load", "disabled", "all_kernels", "kernel_names", "library_path"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Kernel:
+    fn: str                   # the ops' `fn` attr
+    spec: str                 # declared activation it implements
+    param: str | None = None  # differentiable scalar parameter
+    fixed: tuple = ()         # fixed float parameters, in c[] order
+    consts: tuple = ()        # fixed non-float parameters implied by fn, as (name, value)
+
+
+# Activation name -> kernel(s). Removing a line sends that activation to the
+# pure-TF path (e.g. where the kernel cannot beat it).
+_KERNELS = {
+    "mish": Kernel("mish", "mish"),
+    "swish": Kernel("swish", "swish", param="beta"),
+    "silu": Kernel("silu", "silu"),
+    "gelu": Kernel("gelu", "gelu", consts=(("approximate", False),)),
+    "hard_swish": Kernel("hard_swish", "hard_swish"),
+    "hard_sigmoid": Kernel("hard_sigmoid", "hard_sigmoid"),
+    "elu": Kernel("elu", "elu", fixed=("alpha",)),
+    "selu": Kernel("selu", "selu"),
+    "celu": Kernel("celu", "celu", fixed=("alpha",)),
+    "softplus": Kernel("softplus", "softplus"),
+    "lisht": Kernel("lisht", "lisht"),
+    "snake": Kernel("snake", "snake", param="frequency"),
+}
+_GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),))
+
+# Kernel fns built and tested but not dispatched by default: forward+backward
+# did not beat the best pure-TF path (XLA) and Keras 3's built-in in every run of
+# `python -m tf_activations bench --sizes 20,24` (figures in the kernels' report):
+# hard_* sit at the memory floor, where XLA fuses this benchmark's fwd+bwd into one
+# pass; elu/selu/softplus lose to tf.nn's native kernels; gelu (double erfc),
+# celu and lisht (double expm1) lose to XLA. TF_ACTIVATIONS_KERNELS=all (or
+# all_kernels()) dispatches them anyway, for tests and benchmarks.
+_NOT_DISPATCHED = frozenset({"gelu", "hard_swish", "hard_sigmoid", "elu", "selu", "celu", "softplus", "lisht"})
+_BY_FN = {k.fn: k for k in list(_KERNELS.values()) + [_GELU_TANH]}
+
+_state = threading.local()
+_lock = threading.Lock()
+_lib = None
+_lib_tried = False
+_lib_path = None
+
+
+def kernel_names() -> list:
+    """Kernel fns dispatched by default ('gelu_tanh' is gelu(approximate=True))."""
+    return sorted(k.fn for k in _BY_FN.values() if k.fn not in _NOT_DISPATCHED)
+
+
+def _pure_forced() -> bool:
+    if os.environ.get("TF_ACTIVATIONS_PURE", "").strip().lower() in ("1", "true", "yes", "on"):
+        return True
+    return getattr(_state, "disabled", 0) > 0
+
+
+@contextlib.contextmanager
+def disabled():
+    """Within this block (this thread) every op takes the pure-TF path, e.g. to trace for export."""
+    _state.disabled = getattr(_state, "disabled", 0) + 1
+    try:
+        yield
+    finally:
+        _state.disabled -= 1
+
+
+def load(path=None, reload=False):
+    """Loads the kernel library from the cache (never builds). Returns the module or None."""
+    global _lib, _lib_tried, _lib_path
+    with _lock:
+        if _lib is not None and not reload and path is None:
+            return _lib
+        if _lib_tried and not reload and path is None:
+            return None
+        _lib_tried = True
+        try:
+            from tf_activations.native import builder
+
+            path = path or builder.find_library()
+        except Exception:  # no sources, unreadable cache, ...: stay pure
+            path = None
+        if path is None:
+            return None
+        try:
+            _lib = tf.load_op_library(str(path))
+            _lib_path = str(path)
+        except Exception as err:  # wrong ABI, missing symbol, ...
+            import warnings
+
+            warnings.warn(f"tf_activations: could not load kernels from {path} ({err}); using pure TF")
+            _lib = None
+        return _lib
+
+
+def library_path():
+    return _lib_path
+
+
+def available() -> bool:
+    """True when the kernels are loaded (or loadable) and not disabled."""
+    return not _pure_forced() and load() is not None
+
+
+def _graph_allows_kernels() -> bool:
+    if tf.executing_eagerly():
+        return True
+    from tensorflow.python.ops import control_flow_util
+    from tensorflow.python.saved_model import save_context
+
+    if save_context.in_save_context():
+        return False
+    return not control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
+
+
+@contextlib.contextmanager
+def all_kernels():
+    """Within this block (this thread) also the kernels in _NOT_DISPATCHED run (tests, benchmarks)."""
+    _state.all = getattr(_state, "all", 0) + 1
+    try:
+        yield
+    finally:
+        _state.all -= 1
+
+
+def _all_enabled() -> bool:
+    return getattr(_state, "all", 0) > 0 or os.environ.get("TF_ACTIVATIONS_KERNELS", "") == "all"
+
+
+def _kernel_for(name, fixed):
+    k = _KERNELS.get(name)
+    if k is not None and k.fn == "gelu" and fixed.get("approximate"):
+        k = _GELU_TANH
+    if k is not None and k.fn in _NOT_DISPATCHED and not _all_enabled():
+        return None
+    return k
+
+
+def _static_value(t):
+    try:
+        v = tf.get_static_value(t)
+    except Exception:
+        return None
+    return None if v is None or getattr(v, "shape", ()) != () else float(v)
+
+
+def dispatch(name, x, fixed, tensors):
+    """The kernel's result (gradient attached), or None to use the pure-TF path."""
+    k = _kernel_for(name, fixed)
+    if k is None or _pure_forced():
+        return None
+    lib = load()
+    if lib is None or not _graph_allows_kernels():
+        return None
+    if k.param is not None:
+        p = tensors.get(k.param)
+        if p is None or p.shape.rank != 0:
+            return None  # per-channel parameters: the composite broadcasts and reduces
+        p = tf.cast(p, tf.float64)
+    else:
+        if tensors:
+            return None
+        p = tf.constant(1.0, tf.float64)
+    c = tf.constant([float(fixed[n]) for n in k.fixed], dtype=tf.float64, shape=[len(k.fixed)])
+    fn, has_param = k.fn, k.param is not None
+    fwd_fn = fn
+    if fn == "swish" and _static_value(tensors["beta"]) == 1.0:
+        fwd_fn = "silu"  # same values; its float32 forward may use float math (beta x = x exactly)
+
+    if has_param:
+        @tf.custom_gradient
+        def op(x, p):
+            y = lib.tfa_forward(tf.stop_gradient(x), tf.stop_gradient(p), c, fn=fwd_fn)
+
+            def grad(dy):
+                dx, dp = lib.tfa_backward(x, dy, p, c, fn=fn, param_grad=True)
+                return dx, dp
+
+            return y, grad
+
+        return op(x, p)
+
+    @tf.custom_gradient
+    def op1(x):
+        y = lib.tfa_forward(tf.stop_gradient(x), p, c, fn=fn)
+
+        def grad(dy):
+            dx, _ = lib.tfa_backward(x, dy, p, c, fn=fn, param_grad=False)
+            return dx
+
+        return y, grad
+
+    return op1(x)
+
+
+# --- gradients of the raw ops ------------------------------------------------
+@tf.RegisterGradient("TfaForward")
+def _forward_grad(op, dy):
+    x, p, c = op.inputs
+    dx, dp = load().tfa_backward(x, dy, p, c, fn=op.get_attr("fn"), param_grad=True)
+    return [dx, dp, None]
+
+
+@tf.RegisterGradient("TfaBackward")
+def _backward_grad(op, gdx, gdp):
+    """d(dx, dp) from the declared pure-TF derivative formulas (autodiff of f' and df/dp)."""
+    from tf_activations._build import backward_dtype
+    from tf_activations._registry import SPECS
+
+    fn = op.get_attr("fn")
+    fn = fn.decode() if isinstance(fn, bytes) else fn
+    k = _BY_FN[fn]
+    spec = SPECS[k.spec]
+    param_grad = op.get_attr("param_grad") and k.param is not None
+    x, dy, p, c = op.inputs
+    bwd = backward_dtype(x.dtype)
+    with tf.GradientTape() as tape:
+        tape.watch([x, dy, p])
+        xc, dyc = tf.cast(x, bwd), tf.cast(dy, bwd)
+        kwargs = dict(k.consts)
+        for i, name in enumerate(k.fixed):
+            kwargs[name] = tf.cast(c[i], bwd)
+        if k.param is not None:
+            kwargs[k.param] = tf.cast(p, bwd)
+        dx = tf.cast(dyc * spec.derivative(xc, **kwargs), x.dtype)
+        targets = [dx]
+        out_grads = [tf.zeros_like(dx) if gdx is None else gdx]
+        if param_grad:
+            dp = tf.cast(tf.reduce_sum(dyc * spec.param_derivatives[k.param](xc, **kwargs)), tf.float64)
+            targets.append(dp)
+            out_grads.append(tf.zeros_like(dp) if gdp is None else gdp)
+    gx, gdy, gp = tape.gradient(targets, [x, dy, p], output_gradients=out_grads)
+    if gx is None:
+        gx = tf.zeros_like(x)
+    if gdy is None:
+        gdy = tf.zeros_like(dy)
+    return [gx, gdy, gp, None]

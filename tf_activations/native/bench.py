@@ -1,0 +1,323 @@
+"""Benchmark: fused kernels vs the pure-TF paths, Keras 3, torch and a plain copy.
+
+    python -m tf_activations bench [--sizes 20,24] [--activations mish,gelu] [--quick] [--no-memory]
+
+Every path runs in the same process, side by side, under ``tf.function``
+(graph mode) except torch; times are medians of repeated calls. The
+forward+backward function returns both y and dx so nothing is pruned.
+Peak memory of one training step of a deep MLP is measured per path in a
+fresh subprocess (VmHWM from /proc/self/status, reset before the step).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+# name -> (tf_activations function name, params)
+CONFIGS = {
+    "mish": ("mish", {}),
+    "swish": ("swish", {"beta": 1.0}),
+    "silu": ("silu", {}),
+    "gelu": ("gelu", {}),
+    "gelu_tanh": ("gelu", {"approximate": True}),
+    "hard_swish": ("hard_swish", {}),
+    "hard_sigmoid": ("hard_sigmoid", {}),
+    "elu": ("elu", {"alpha": 1.0}),
+    "selu": ("selu", {}),
+    "celu": ("celu", {"alpha": 1.0}),
+    "softplus": ("softplus", {}),
+    "lisht": ("lisht", {}),
+    "snake": ("snake", {"frequency": 1.0}),
+}
+
+
+def _keras_fn(name):
+    import keras
+
+    a = keras.activations
+    table = {
+        "mish": getattr(a, "mish", None),
+        "swish": getattr(a, "silu", None),
+        "silu": getattr(a, "silu", None),
+        "gelu": (lambda x: a.gelu(x, approximate=False)) if hasattr(a, "gelu") else None,
+        "gelu_tanh": (lambda x: a.gelu(x, approximate=True)) if hasattr(a, "gelu") else None,
+        "hard_swish": getattr(a, "hard_silu", None),
+        "hard_sigmoid": getattr(a, "hard_sigmoid", None),
+        "elu": getattr(a, "elu", None),
+        "selu": getattr(a, "selu", None),
+        "celu": getattr(a, "celu", None),
+        "softplus": getattr(a, "softplus", None),
+    }
+    return table.get(name)
+
+
+def _torch_fn(name):
+    try:
+        import torch
+        import torch.nn.functional as F
+    except Exception:
+        return None
+    table = {
+        "mish": F.mish,
+        "swish": F.silu,
+        "silu": F.silu,
+        "gelu": F.gelu,
+        "gelu_tanh": lambda x: F.gelu(x, approximate="tanh"),
+        "hard_swish": F.hardswish,
+        "hard_sigmoid": F.hardsigmoid,
+        "elu": F.elu,
+        "selu": F.selu,
+        "celu": F.celu,
+        "softplus": F.softplus,
+        "lisht": lambda x: x * torch.tanh(x),
+        "snake": lambda x: x + torch.sin(x) ** 2,
+    }
+    return table.get(name)
+
+
+def _median_ms(call, repeats):
+    call()  # warm-up (and trace)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        call()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times) * 1e3
+
+
+def _tf_pair(fn, jit=False):
+    import tensorflow as tf
+
+    fwd = tf.function(lambda x: fn(x), jit_compile=jit)
+
+    @tf.function(jit_compile=jit)
+    def both(x, dy):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+        return y, tape.gradient(y, x, output_gradients=dy)
+
+    return fwd, both
+
+
+def _measure_tf(fn, x, dy, repeats, jit=False, pure=False):
+    from tf_activations import native
+
+    fwd, both = _tf_pair(fn, jit)
+    if pure:  # trace without kernels; the traced graph keeps that choice
+        with native.disabled():
+            fwd.get_concrete_function(x)
+            both.get_concrete_function(x, dy)
+    else:  # measure every kernel, including those not dispatched by default
+        with native.all_kernels():
+            fwd.get_concrete_function(x)
+            both.get_concrete_function(x, dy)
+    return _median_ms(lambda: fwd(x), repeats), _median_ms(lambda: both(x, dy), repeats)
+
+
+def _measure_torch(fn, n, repeats):
+    import torch
+
+    torch.set_num_threads(int(os.environ.get("TFA_BENCH_TORCH_THREADS", os.cpu_count() or 1)))
+    x = torch.randn(n) * 3
+    dy = torch.randn(n)
+    xg = x.clone().requires_grad_(True)
+
+    def fwd():
+        with torch.no_grad():
+            fn(x)
+
+    def both():
+        xg.grad = None
+        y = fn(xg)
+        y.backward(dy)
+
+    return _median_ms(fwd, repeats), _median_ms(both, repeats)
+
+
+def _torch_child(sizes, names, quick):
+    """Runs in its own process: torch's and TF's thread pools would fight over 2 cores."""
+    import json
+
+    out = {}
+    for log2 in sizes:
+        for name in names:
+            fn = _torch_fn(name)
+            if fn is not None:
+                out[f"{name}:{log2}"] = _measure_torch(fn, 1 << log2, _repeats(1 << log2, quick))
+    print(json.dumps(out))
+
+
+def _torch_times(sizes, names, quick):
+    import json
+
+    try:
+        import torch  # noqa: F401
+    except Exception:
+        return {}
+    code = ("import sys; from tf_activations.native.bench import _torch_child; "
+            f"_torch_child({list(sizes)!r}, {list(names)!r}, {bool(quick)!r})")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(os.path.dirname(os.path.dirname(
+        os.path.abspath(__file__))))] + [os.environ.get("PYTHONPATH", "")]))
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        print(f"torch run failed: {r.stderr[-500:]}", file=sys.stderr)
+        return {}
+    return {k: tuple(v) for k, v in json.loads(r.stdout.strip().splitlines()[-1]).items()}
+
+
+def _repeats(n, quick):
+    r = 40 if n <= 1 << 16 else 15 if n <= 1 << 20 else 5
+    return max(3, r // 3) if quick else r
+
+
+def _fmt(v):
+    return "-" if v is None else (f"{v:.2f}" if v < 100 else f"{v:.0f}")
+
+
+def run(sizes, names, quick=False, out=sys.stdout):
+    import tensorflow as tf
+
+    import tf_activations as tfa
+    from tf_activations import native
+
+    have_kernels = native.load() is not None
+    print(f"kernels: {native.library_path() or 'NOT BUILT (run python -m tf_activations build)'}", file=out)
+    try:
+        import torch
+
+        print(f"torch {torch.__version__} (own process, {os.cpu_count()} threads)", file=out)
+    except Exception:
+        print("torch: not importable (column skipped)", file=out)
+    print("times in ms, median; fwd / fwd+bwd (fb); float32; graph = tf.custom_gradient path under "
+          "tf.function, xla = same with jit_compile=True", file=out)
+    torch_times = _torch_times(sizes, names, quick)  # before TF starts its thread pools' work
+    rows = []
+    header = (f"{'activation':<13}{'N':>5} {'kernel':>13} {'graph':>13} {'xla':>13} {'keras':>13} "
+              f"{'torch':>13} {'copy':>11} {'pure/k':>7} {'keras/k':>8} {'k/torch':>8}")
+    print(header, file=out)
+    for log2 in sizes:
+        n = 1 << log2
+        x = tf.random.stateless_normal([n], seed=[1, 2]) * 3
+        dy = tf.random.stateless_normal([n], seed=[3, 4])
+        reps = _repeats(n, quick)
+        cf = tf.function(lambda x: tf.raw_ops.DeepCopy(x=x))
+        cb = tf.function(lambda x, dy: (tf.raw_ops.DeepCopy(x=x), x * dy))
+        copy = (_median_ms(lambda: cf(x), reps), _median_ms(lambda: cb(x, dy), reps))
+        for name in names:
+            fname, kw = CONFIGS[name]
+            fn = getattr(tfa, fname)
+            act = tf.autograph.experimental.do_not_convert(lambda x, fn=fn, kw=kw: fn(x, **kw))
+            res = {}
+            res["kernel"] = _measure_tf(act, x, dy, reps) if have_kernels else None
+            res["graph"] = _measure_tf(act, x, dy, reps, pure=True)
+            res["xla"] = _measure_tf(act, x, dy, reps, jit=True)
+            kf = _keras_fn(name)
+            res["keras"] = _measure_tf(kf, x, dy, reps) if kf is not None else None
+            res["torch"] = torch_times.get(f"{name}:{log2}")
+            best_pure = min(res["graph"][1], res["xla"][1])
+            k = res["kernel"]
+            cols = [f"{_fmt(v[0])}/{_fmt(v[1])}" if v else "-" for v in
+                    (res["kernel"], res["graph"], res["xla"], res["keras"], res["torch"])]
+            ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
+            line = (f"{name:<13}{'2^' + str(log2):>5} " + " ".join(f"{c:>13}" for c in cols) +
+                    f" {_fmt(copy[0]) + '/' + _fmt(copy[1]):>11} {ratio(best_pure, k and k[1]):>7} "
+                    f"{ratio(res['keras'] and res['keras'][1], k and k[1]):>8} "
+                    f"{ratio(k and k[1], res['torch'] and res['torch'][1]):>8}")
+            print(line, file=out, flush=True)
+            rows.append((name, log2, res, copy))
+    print("pure/k = best pure-TF fb (graph or xla) / kernel fb; keras/k = Keras fb / kernel fb "
+          "(> 1: kernel faster); k/torch = kernel fb / torch fb (< 1.25 is the goal)", file=out)
+    return rows
+
+
+_MEM_CHILD = r"""
+import os, sys
+mode, act = sys.argv[1], sys.argv[2]
+if mode != "kernel":
+    os.environ["TF_ACTIVATIONS_PURE"] = "1"
+else:
+    os.environ["TF_ACTIVATIONS_KERNELS"] = "all"
+import tensorflow as tf, keras
+import tf_activations as tfa
+from tf_activations import native
+if mode == "kernel":
+    assert native.load() is not None, "kernels not built"
+if mode == "keras":
+    activation = {"swish": "silu", "hard_swish": "hard_silu"}.get(act, act)
+else:
+    fname = {"gelu_tanh": "gelu"}.get(act, act)
+    activation = getattr(tfa, fname)
+inputs = keras.Input((1024,))
+h = inputs
+for _ in range(8):
+    h = keras.layers.Dense(1024, activation=activation)(h)
+model = keras.Model(inputs, keras.layers.Dense(1)(h))
+opt = keras.optimizers.SGD(1e-3)
+x = tf.random.normal([8192, 1024]); t = tf.random.normal([8192, 1])
+spec = [tf.TensorSpec([None, 1024]), tf.TensorSpec([None, 1])]
+@tf.function(jit_compile=(mode == "xla"), input_signature=spec)
+def step(x, t):
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_mean((model(x) - t) ** 2)
+    g = tape.gradient(loss, model.trainable_variables)
+    opt.apply_gradients(zip(g, model.trainable_variables))
+    return loss
+step(x[:8], t[:8])  # trace and create optimizer slots on a tiny batch
+def status(key):
+    for line in open("/proc/self/status"):
+        if line.startswith(key):
+            return int(line.split()[1]) / 1024
+with open("/proc/self/clear_refs", "w") as f:
+    f.write("5")
+base = status("VmRSS")
+step(x, t)
+print(f"{status('VmHWM') - base:.0f}")
+"""
+
+
+def memory(names, out=sys.stdout):
+    print("\npeak memory of one training step (batch 8192) above the resident baseline after a traced warm-up step on 8 rows (MiB): 8 x Dense(1024), "
+          "batch 8192, float32; each path in a fresh process", file=out)
+    print(f"{'activation':<13}{'kernel':>8}{'graph':>8}{'xla':>8}{'keras':>8}", file=out)
+    for name in names:
+        cells = []
+        for mode in ("kernel", "graph", "xla", "keras"):
+            if mode == "keras" and _keras_fn(name) is None or (mode == "keras" and name == "gelu_tanh"):
+                cells.append("-")
+                continue
+            env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+            r = subprocess.run([sys.executable, "-c", _MEM_CHILD, mode, name], env=env,
+                               capture_output=True, text=True)
+            cells.append(r.stdout.strip().splitlines()[-1] if r.returncode == 0 and r.stdout.strip() else "err")
+        print(f"{name:<13}" + "".join(f"{c:>8}" for c in cells), file=out, flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tf_activations bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default=None, help="log2 sizes, comma separated (default 16,20,24)")
+    parser.add_argument("--activations", default=None, help=f"comma separated, from {','.join(CONFIGS)}")
+    parser.add_argument("--quick", action="store_true", help="2^16 and 2^20, fewer repeats")
+    parser.add_argument("--no-memory", action="store_true", help="skip the training-step memory table")
+    parser.add_argument("--memory-activations", default="mish,gelu,swish",
+                        help="activations for the memory table")
+    args = parser.parse_args(argv)
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([16, 20] if args.quick else [16, 20, 24])
+    names = args.activations.split(",") if args.activations else list(CONFIGS)
+    unknown = [n for n in names if n not in CONFIGS]
+    if unknown:
+        parser.error(f"unknown activations {unknown}; choose from {list(CONFIGS)}")
+    run(sizes, names, quick=args.quick)
+    if not args.no_memory:
+        memory(args.memory_activations.split(","))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
