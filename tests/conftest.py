@@ -1,0 +1,39 @@
+"""Shared fixtures for the Keras-integration tests: repo path, fresh-process runner, state reset."""
+
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "slow: takes more than ~5 s (still runs in CI)")
+
+
+def run_python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Runs ``code`` in a fresh ``python -c`` (cwd = repo root); fails the test on non-zero exit."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+    if proc.returncode:
+        pytest.fail(f"fresh subprocess exited with {proc.returncode}\n--- stdout:\n{proc.stdout[-4000:]}"
+                    f"\n--- stderr:\n{proc.stderr[-8000:]}", pytrace=False)
+    return proc
+
+
+@pytest.fixture(autouse=True)
+def _restore_global_state():
+    """Every test starts and ends with the float32 policy and tf_activations owning the strings."""
+    import keras
+    import tf_activations
+
+    yield
+    keras.config.set_dtype_policy("float32")
+    tf_activations.use_tf_activations()

@@ -1,0 +1,126 @@
+"""Independent references: every activation and its derivative in mpmath.
+
+Written from the papers' formulas at 110 significant digits, so float32 and
+float64 results can be judged against the correctly rounded value. Nothing here
+imports tf_activations. Kinks follow the package's documented convention (the
+derivative at a kink is the outer piece's).
+"""
+
+import functools
+
+import mpmath as mp
+import numpy as np
+
+mp.mp.dps = 110
+
+SELU_ALPHA = mp.mpf("1.6732632423543772848170429916717")
+SELU_SCALE = mp.mpf("1.0507009873554804934193349852946")
+SQRT2 = mp.sqrt(2)
+
+
+def _sig(x):
+    return 1 / (1 + mp.exp(-x))
+
+
+def _phi(x):  # standard normal CDF
+    return mp.erfc(-x / SQRT2) / 2
+
+
+def _pdf(x):
+    return mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
+
+
+def _clip(x, lo, hi):
+    return min(max(x, lo), hi)
+
+
+def _sp(x):
+    return mp.log1p(mp.exp(x))
+
+
+def _piece(cond, a, b):
+    return a if cond else b
+
+
+def _squareplus(x, b=4):
+    r = mp.sqrt(x * x + b)
+    return (x + r) / 2 if x >= 0 else b / (2 * (r - x))
+
+
+RRELU_SLOPE = (mp.mpf(1) / 8 + mp.mpf(1) / 3) / 2
+
+# name -> (f, f'), both scalar mpmath functions of x at default parameters.
+ELEMENTWISE = {
+    "sigmoid": (_sig, lambda x: _sig(x) * _sig(-x)),
+    "tanh": (mp.tanh, lambda x: mp.sech(x) ** 2),
+    "hard_sigmoid": (lambda x: _clip(x + 3, 0, 6) / 6, lambda x: _piece(-3 < x < 3, mp.mpf(1) / 6, 0)),
+    "hard_tanh": (lambda x: _clip(x, -1, 1), lambda x: _piece(-1 < x < 1, 1, 0)),
+    "softsign": (lambda x: x / (1 + abs(x)), lambda x: 1 / (1 + abs(x)) ** 2),
+    "log_sigmoid": (lambda x: -_sp(-x), lambda x: _sig(-x)),
+    "sparse_sigmoid": (lambda x: _clip((x + 1) / 2, 0, 1), lambda x: _piece(-1 < x < 1, mp.mpf(1) / 2, 0)),
+    "relu": (lambda x: max(x, 0), lambda x: _piece(x > 0, 1, 0)),
+    "relu6": (lambda x: _clip(x, 0, 6), lambda x: _piece(0 < x < 6, 1, 0)),
+    "leaky_relu": (lambda x: _piece(x > 0, x, mp.mpf("0.2") * x), lambda x: _piece(x > 0, 1, mp.mpf("0.2"))),
+    "prelu": (lambda x: _piece(x > 0, x, x / 4), lambda x: _piece(x > 0, 1, mp.mpf(1) / 4)),
+    "rrelu": (lambda x: _piece(x > 0, x, RRELU_SLOPE * x), lambda x: _piece(x > 0, 1, RRELU_SLOPE)),
+    "elu": (lambda x: _piece(x > 0, x, mp.expm1(x)), lambda x: _piece(x > 0, 1, mp.exp(x))),
+    "celu": (lambda x: _piece(x > 0, x, mp.expm1(x)), lambda x: _piece(x > 0, 1, mp.exp(x))),
+    "selu": (lambda x: SELU_SCALE * _piece(x > 0, x, SELU_ALPHA * mp.expm1(x)),
+             lambda x: SELU_SCALE * _piece(x > 0, 1, SELU_ALPHA * mp.exp(x))),
+    "softplus": (_sp, _sig),
+    "squareplus": (_squareplus, lambda x: (1 + x / mp.sqrt(x * x + 4)) / 2),
+    "sparse_plus": (lambda x: x if x >= 1 else (_clip(x, -1, 1) + 1) ** 2 / 4,
+                    lambda x: 1 if x >= 1 else (_clip(x, -1, 1) + 1) / 2),
+    "threshold": (lambda x: _piece(x > 0, x, 0), lambda x: _piece(x > 0, 1, 0)),
+    "clip": (lambda x: _clip(x, -1, 1), lambda x: _piece(-1 < x < 1, 1, 0)),
+    "exponential": (mp.exp, mp.exp),
+    "linear": (lambda x: x, lambda x: 1),
+    "swish": (lambda x: x * _sig(x), lambda x: _sig(x) + x * _sig(x) * _sig(-x)),
+    "silu": (lambda x: x * _sig(x), lambda x: _sig(x) + x * _sig(x) * _sig(-x)),
+    "mish": (lambda x: x * mp.tanh(_sp(x)),
+             lambda x: mp.tanh(_sp(x)) + x * mp.sech(_sp(x)) ** 2 * _sig(x)),
+    "gelu": (lambda x: x * _phi(x), lambda x: _phi(x) + x * _pdf(x)),
+    "hard_swish": (lambda x: x * _clip(x + 3, 0, 6) / 6,
+                   lambda x: 0 if x <= -3 else (1 if x >= 3 else (2 * x + 3) / 6)),
+    "lisht": (lambda x: x * mp.tanh(x), lambda x: mp.tanh(x) + x * mp.sech(x) ** 2),
+    "snake": (lambda x: x + mp.sin(x) ** 2, lambda x: 1 + mp.sin(2 * x)),
+    "hard_shrink": (lambda x: _piece(abs(x) > mp.mpf("0.5"), x, 0), lambda x: _piece(abs(x) > mp.mpf("0.5"), 1, 0)),
+    "soft_shrink": (lambda x: x - mp.mpf("0.5") if x > 0.5 else (x + mp.mpf("0.5") if x < -0.5 else 0),
+                    lambda x: _piece(abs(x) > mp.mpf("0.5"), 1, 0)),
+    "tanh_shrink": (lambda x: x - mp.tanh(x), lambda x: mp.tanh(x) ** 2),
+}
+
+# Second-order references need f''; these are the smooth ones, by mpmath's
+# numerical differentiation of the closed-form f' above (high precision).
+SMOOTH = ["sigmoid", "tanh", "softsign", "log_sigmoid", "softplus", "squareplus", "swish", "silu",
+          "mish", "gelu", "lisht", "snake", "tanh_shrink", "exponential", "celu", "elu", "selu"]
+
+
+def grid(extremes=True):
+    """float32 points: dense on [-5, 5], spread over [-100, 100], and 1e-30 .. 3e38 of both signs."""
+    parts = [np.linspace(-5, 5, 1201), np.linspace(-100, 100, 1601),
+             [0.0, -3, 3, 6, -1, 1, 0.5, -0.5, 20, 20.5, -13.1, -13.2, -87.5, -90, -95]]
+    if extremes:
+        mags = np.geomspace(1e-30, 3e38, 300)
+        parts += [mags, -mags]
+    return np.unique(np.concatenate(parts).astype(np.float32))
+
+
+@functools.lru_cache(maxsize=None)
+def table(name, which, points_key):
+    """f or f' of ``name`` at the cached grid ``points_key``, as float64."""
+    fn = ELEMENTWISE[name][0 if which == "f" else 1]
+    points = _GRIDS[points_key]
+    return np.array([float(fn(mp.mpf(float(v)))) for v in points], dtype=np.float64)
+
+
+_GRIDS = {"full": grid(True), "moderate": grid(False)}
+
+
+def points(key):
+    return _GRIDS[key]
+
+
+def second_derivative(name, x):
+    d = ELEMENTWISE[name][1]
+    return float(mp.diff(d, mp.mpf(float(x))))

@@ -1,0 +1,71 @@
+"""Properties that must hold for any input (hypothesis), and the claims info() makes."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import tf_activations
+
+ELEMENTWISE = [n for n in tf_activations.available() if tf_activations.info(n)["elementwise"]]
+finite_f32 = hnp.arrays(np.float32, st.integers(1, 64),
+                        elements=st.floats(allow_nan=False, allow_infinity=False, width=32))
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@settings(max_examples=25, deadline=None)
+@given(x=finite_f32)
+def test_finite_in_finite_out(name, x):
+    # the only finite inputs whose exact result is beyond float32's range
+    if name == "exponential":
+        x = np.minimum(x, 88.0)
+    if name == "selu":  # scale 1.0507 * x > 3.4e38
+        x = np.clip(x, -3e38, 3e38)
+    xt = tf.constant(x)
+    with tf.GradientTape() as tape:
+        tape.watch(xt)
+        y = tf_activations.get(name)(xt)
+    g = tape.gradient(y, xt).numpy()
+    assert np.isfinite(y.numpy()).all()
+    # the gradient may only overflow where the true derivative does (swish's x^2 terms cannot here)
+    assert not np.isnan(g).any()
+
+
+@pytest.mark.parametrize("name", [n for n in ELEMENTWISE if tf_activations.info(n)["properties"]["monotonic"]])
+@settings(max_examples=25, deadline=None)
+@given(x=finite_f32)
+def test_monotonic_claim_holds(name, x):
+    # unique: TF's vectorised and scalar-tail exp may differ by an ulp on equal inputs
+    x = np.unique(np.minimum(x, 88.0) if name == "exponential" else x)
+    y = tf_activations.get(name)(tf.constant(x)).numpy()
+    assert np.all(np.diff(y) >= 0), name
+
+
+@pytest.mark.parametrize("name", [n for n in ELEMENTWISE if not tf_activations.info(n)["properties"]["monotonic"]])
+def test_non_monotonic_claim_holds(name):
+    x = np.linspace(-6, 6, 20001)
+    y = tf_activations.get(name)(tf.constant(x)).numpy()
+    assert np.any(np.diff(y) < 0), f"{name} is declared non-monotonic but increases on [-6, 6]"
+
+
+@pytest.mark.parametrize("name", ["softmax", "sparsemax"])
+@settings(max_examples=25, deadline=None)
+@given(x=hnp.arrays(np.float64, st.tuples(st.integers(1, 4), st.integers(1, 9)),
+                    elements=st.floats(-1e6, 1e6, allow_nan=False)))
+def test_normalisers_give_distributions(name, x):
+    y = tf_activations.get(name)(tf.constant(x)).numpy()
+    assert np.all(y >= 0)
+    # x - tau cancels: the sum is exact to a few ulp of the largest |x|
+    np.testing.assert_allclose(y.sum(-1), 1.0, rtol=0, atol=1e-14 * max(1.0, np.abs(x).max()) * x.shape[-1])
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+def test_zero_centred_claim(name):
+    """zero_centered means symmetric outputs: an odd function, f(-x) = -f(x)."""
+    info = tf_activations.info(name)["properties"]
+    x = np.array([0.3, 0.75, 2.0, 7.0])
+    f = tf_activations.get(name)
+    odd = np.allclose(f(tf.constant(-x)).numpy(), -f(tf.constant(x)).numpy(), rtol=1e-12, atol=0)
+    assert odd == info["zero_centered"], name

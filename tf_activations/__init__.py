@@ -1,0 +1,22 @@
+"""tf-activations: every activation function, numerically stable, memory-lean, one Keras string away.
+
+    import tf_activations
+    keras.layers.Dense(64, activation="mish")
+    tf_activations.swish(x, beta)
+    tf_activations.info("mish"); tf_activations.derivative("mish", x)
+"""
+
+from tf_activations._registry import FUNCTIONS as _FUNCTIONS
+from tf_activations._registry import available, derivative, get, info
+from tf_activations import keras_strings, layers
+from tf_activations._mode import portable
+from tf_activations.keras_strings import use_keras_builtins, use_tf_activations
+
+__version__ = "0.1.0"
+
+globals().update(_FUNCTIONS)
+hard_silu = _FUNCTIONS["hard_swish"]
+
+__all__ = sorted(_FUNCTIONS) + ["hard_silu", "available", "derivative", "get", "info", "layers",
+                                "keras_strings", "portable", "use_keras_builtins",
+                                "use_tf_activations"]

@@ -1,0 +1,246 @@
+"""Turns an :class:`~tf_activations._spec.Activation` into a functional op.
+
+Every op goes through the same path: check the input and parameters at the
+Python boundary, then take the first implementation that applies:
+
+1. a fused C++ kernel from ``kernels/`` (see :mod:`tf_activations.native`),
+2. a ``tf.nn`` op that already has a fused kernel and a correct gradient,
+3. the declared composite wrapped in ``tf.custom_gradient``.
+
+The composite keeps only its inputs for the backward pass and recomputes
+what it needs there, so training memory is one saved tensor per activation.
+Its gradient is built from ordinary TF ops, so second derivatives work.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+import tensorflow as tf
+
+from tf_activations import native
+from tf_activations._mode import is_portable
+from tf_activations._spec import Activation
+
+FLOAT_DTYPES = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
+_FLOAT_NAMES = "float16, bfloat16, float32, float64"
+
+
+def forward_dtype(dtype: tf.DType, spec: Activation) -> tf.DType:
+    """The precision the forward pass is evaluated in.
+
+    float32 transcendental composites run in float64 and round once, which is
+    what keeps them within a few ulp of the exact result everywhere (float32
+    exp/expm1/erfc alone already lose 1-60 ulp in the tails), except in
+    portable mode (TFLite has no float64). Half types run in float32, where
+    x**3 and exp cannot overflow early.
+    """
+    if dtype in (tf.float16, tf.bfloat16):
+        return tf.float32
+    if dtype == tf.float32 and spec.float64_forward and not is_portable():
+        return tf.float64
+    return dtype
+
+
+def backward_dtype(dtype: tf.DType) -> tf.DType:
+    """Gradients need 1e-5, not 1 ulp: float32 is enough, half is not."""
+    return tf.float32 if dtype in (tf.float16, tf.bfloat16) else dtype
+
+
+def to_float_tensor(fn_name: str, x) -> tf.Tensor:
+    """``x`` as a floating tensor, or a TypeError naming what was given."""
+    if isinstance(x, tf.SparseTensor):
+        raise TypeError(
+            f"{fn_name}() does not take a SparseTensor: applying it to the stored "
+            f"values alone is only right where {fn_name}(0) == 0; in that case use "
+            f"tf.sparse.map_values(tf_activations.{fn_name}, x), otherwise "
+            f"tf.sparse.to_dense(x) first"
+        )
+    if not tf.is_tensor(x) or isinstance(x, tf.Variable):
+        try:
+            x = tf.convert_to_tensor(x)
+        except (TypeError, ValueError) as err:
+            raise TypeError(
+                f"{fn_name}() expects a floating tensor ({_FLOAT_NAMES}); "
+                f"got {type(x).__name__} that cannot become a tensor: {err}"
+            ) from None
+    if x.dtype not in FLOAT_DTYPES:
+        raise TypeError(
+            f"{fn_name}() expects a floating tensor ({_FLOAT_NAMES}); got {x.dtype.name}"
+        )
+    return x
+
+
+def _param_tensor(fn_name: str, param, value, dtype: tf.DType):
+    """A differentiable parameter: a number (checked) or a float tensor/Variable."""
+    if tf.is_tensor(value) or isinstance(value, tf.Variable):
+        if value.dtype not in FLOAT_DTYPES:
+            raise TypeError(
+                f"{fn_name}() expects {param.name} to be {param.allowed()} or a floating "
+                f"tensor; got a {value.dtype.name} tensor"
+            )
+        return tf.convert_to_tensor(value)
+    return tf.constant(param.check(fn_name, value), dtype)
+
+
+def _unbroadcast(grad: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
+    """Sums ``grad`` over the axes that broadcasting added to ``like``."""
+    axes, _ = tf.raw_ops.BroadcastGradientArgs(s0=tf.shape(like), s1=tf.shape(grad))
+    return tf.reshape(tf.reduce_sum(grad, axes), tf.shape(like))
+
+
+def _elementwise(spec: Activation, x: tf.Tensor, fixed: dict, tensors: dict) -> tf.Tensor:
+    names = list(tensors)
+    fwd, bwd = forward_dtype(x.dtype, spec), backward_dtype(x.dtype)
+
+    def evaluate(fn, xs, values, dtype):
+        kwargs = dict(fixed)
+        kwargs.update({n: tf.cast(v, dtype) for n, v in zip(names, values)})
+        return fn(tf.cast(xs, dtype), **kwargs)
+
+    @tf.custom_gradient
+    def op(x, *values):
+        # stop_gradient keeps an enclosing eager tape from recording (and so
+        # keeping alive) the forward's intermediates: only x and the params
+        # are saved.
+        y = evaluate(spec.forward, tf.stop_gradient(x),
+                     [tf.stop_gradient(v) for v in values], fwd)
+        out_dtype = x.dtype
+
+        def grad(dy):
+            dyc = tf.cast(dy, bwd)
+            dx = dyc * evaluate(spec.derivative, x, values, bwd)
+            grads = [tf.cast(_unbroadcast(dx, x), x.dtype)]
+            for name, value in zip(names, values):
+                dp = dyc * evaluate(spec.param_derivatives[name], x, values, bwd)
+                grads.append(tf.cast(_unbroadcast(dp, value), value.dtype))
+            return grads
+
+        return tf.cast(y, out_dtype), grad
+
+    return op(x, *[tensors[n] for n in names])
+
+
+def _along_axis(spec: Activation, x: tf.Tensor, fixed: dict) -> tf.Tensor:
+    if spec.vjp is None:  # exact piecewise ops (maxout): autodiff is right and cheap
+        return spec.forward(x, **fixed)
+    fwd, bwd = forward_dtype(x.dtype, spec), backward_dtype(x.dtype)
+
+    @tf.custom_gradient
+    def op(x):
+        y = spec.forward(tf.cast(tf.stop_gradient(x), fwd), **fixed)
+
+        def grad(dy):
+            dx = spec.vjp(tf.cast(x, bwd), tf.cast(dy, bwd), **fixed)
+            return tf.cast(dx, x.dtype)
+
+        return tf.cast(y, x.dtype), grad
+
+    return op(x)
+
+
+def _check_axis(fn_name: str, x: tf.Tensor, axis: int) -> None:
+    rank = x.shape.rank
+    if rank is not None and not -max(rank, 1) <= axis < max(rank, 1):
+        raise ValueError(
+            f"{fn_name}() expects axis to be an integer in [{-rank}, {rank}) for a "
+            f"rank-{rank} input; got {axis}"
+        )
+
+
+def apply(spec: Activation, x, params: dict) -> tf.Tensor:
+    """Evaluates ``spec`` on ``x`` with already-bound ``params``."""
+    if isinstance(x, tf.RaggedTensor):
+        if spec.axis_op:
+            raise TypeError(
+                f"{spec.name}() works along an axis and does not take a RaggedTensor; "
+                f"pad it with x.to_tensor() (mask the padding) first"
+            )
+        return tf.ragged.map_flat_values(lambda v: apply(spec, v, params), x)
+    x = to_float_tensor(spec.name, x)
+    fixed, tensors = {}, {}
+    for p in spec.params:
+        value = params[p.name]
+        if p.differentiable:
+            tensors[p.name] = _param_tensor(spec.name, p, value, x.dtype)
+        else:
+            fixed[p.name] = p.check(spec.name, value)
+    if spec.axis_op:
+        if "axis" in fixed:
+            _check_axis(spec.name, x, fixed["axis"])
+        return _along_axis(spec, x, fixed)
+    y = None if is_portable() else native.dispatch(spec.name, x, fixed, tensors)
+    if y is None and spec.tf_kernel is not None and not tensors:
+        y = spec.tf_kernel(x, **fixed)
+    if y is None:
+        y = _elementwise(spec, x, fixed, tensors)
+    return y
+
+
+def closed_form_derivative(spec: Activation, x, params: dict) -> tf.Tensor:
+    """f'(x) from the declared closed form (for plots, teaching and tests)."""
+    if spec.derivative is None:
+        raise ValueError(
+            f"derivative() is not defined for {spec.name!r}: it is not an elementwise "
+            f"function of x and has no square Jacobian diagonal"
+        )
+    x = to_float_tensor(spec.name, x)
+    kwargs = {}
+    dtype = forward_dtype(x.dtype, spec)
+    for p in spec.params:
+        value = params[p.name]
+        if p.differentiable:
+            kwargs[p.name] = tf.cast(_param_tensor(spec.name, p, value, dtype), dtype)
+        else:
+            kwargs[p.name] = p.check(spec.name, value)
+    return tf.cast(spec.derivative(tf.cast(x, dtype), **kwargs), x.dtype)
+
+
+def signature(spec: Activation) -> inspect.Signature:
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    return inspect.Signature(
+        [inspect.Parameter("x", kind)]
+        + [inspect.Parameter(p.name, kind, default=p.default) for p in spec.params]
+    )
+
+
+def bind(spec: Activation, sig: inspect.Signature, args, kwargs) -> tuple:
+    try:
+        bound = sig.bind(*args, **kwargs)
+    except TypeError as err:
+        raise TypeError(f"{spec.name}(): {err}; the signature is {spec.name}{sig}") from None
+    bound.apply_defaults()
+    values = dict(bound.arguments)
+    return values.pop("x"), values
+
+
+def docstring(spec: Activation) -> str:
+    lines = [spec.summary, "", f"    {spec.formula}", "",
+             f"Derivative: {spec.derivative_formula}", f"Range: {spec.output_range}", ""]
+    lines.append("Args:")
+    lines.append("    x: a floating tensor (float16, bfloat16, float32 or float64).")
+    for p in spec.params:
+        lines.append(f"    {p.name}: {p.doc} Default {p.default!r}; {p.allowed()}.")
+    lines += ["", "Returns:", "    A tensor of the dtype of x.", ""]
+    if spec.kinks:
+        lines += [f"Kinks: {spec.kinks}", ""]
+    if spec.notes:
+        lines += [spec.notes, ""]
+    lines.append(f"Reference: {spec.reference}")
+    return "\n".join(lines)
+
+
+def make_function(spec: Activation):
+    """A plain ``def`` (so Keras can serialize it) that runs ``spec``."""
+    sig = signature(spec)
+
+    def activation(*args, **kwargs):
+        x, params = bind(spec, sig, args, kwargs)
+        return apply(spec, x, params)
+
+    activation.__name__ = activation.__qualname__ = spec.name
+    activation.__module__ = "tf_activations"
+    activation.__doc__ = docstring(spec)
+    activation.__signature__ = sig
+    activation.spec = spec
+    return activation

@@ -1,0 +1,56 @@
+"""The table of activations: name -> declaration and generated functional op."""
+
+from __future__ import annotations
+
+import difflib
+
+from tf_activations import _build
+from tf_activations.catalog import ACTIVATIONS
+
+SPECS = {spec.name: spec for spec in ACTIVATIONS}
+FUNCTIONS = {name: _build.make_function(spec) for name, spec in SPECS.items()}
+ALIASES = {alias: spec.name for spec in ACTIVATIONS for alias in spec.aliases}
+
+
+def canonical(name) -> str:
+    """The declared name for ``name`` (or an alias), or a ValueError listing the choices."""
+    if not isinstance(name, str):
+        raise TypeError(f"expected an activation name (str); got {type(name).__name__}: {name!r}")
+    key = name.strip().lower()
+    key = ALIASES.get(key, key)
+    if key not in SPECS:
+        close = difflib.get_close_matches(key, list(SPECS) + list(ALIASES), n=3)
+        hint = f" Did you mean {', '.join(map(repr, close))}?" if close else ""
+        raise ValueError(
+            f"unknown activation name {name!r}.{hint} Available: {', '.join(sorted(SPECS))}"
+        )
+    return key
+
+
+def available() -> list:
+    """Sorted names of every activation (aliases not repeated)."""
+    return sorted(SPECS)
+
+
+def get(identifier):
+    """The functional op for a name or alias; a callable is returned as is."""
+    if callable(identifier):
+        return identifier
+    return FUNCTIONS[canonical(identifier)]
+
+
+def info(name) -> dict:
+    """Formula, derivative, range, paper, parameters and properties of ``name``."""
+    return SPECS[canonical(name)].info()
+
+
+def derivative(name, x, **params):
+    """The closed-form derivative f'(x) of ``name`` at ``x`` (a tensor of x's dtype).
+
+    For softmax, log_softmax and sparsemax it is the Jacobian diagonal
+    d y_i / d x_i; glu and maxout have none and raise ValueError.
+    """
+    spec = SPECS[canonical(name)]
+    sig = _build.signature(spec)
+    x, bound = _build.bind(spec, sig, (x,), params)
+    return _build.closed_form_derivative(spec, x, bound)

@@ -1,0 +1,169 @@
+"""The declaration every activation is made from.
+
+An :class:`Activation` holds one function's math (forward and closed-form
+derivative, written once in TensorFlow ops), its parameters with defaults and
+bounds, and the facts a user looks up (formula, range, paper, properties). The
+functional op, the Keras layer, the Keras string and ``info()`` are all
+generated from it by :mod:`tf_activations._build` and
+:mod:`tf_activations.layers`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+from typing import Any, Callable, Mapping, Optional
+
+import numpy as np
+
+# What a kind of parameter accepts, for error messages.
+_KIND_WORDS = {
+    "float": "a real number",
+    "int": "an integer",
+    "bool": "a bool",
+    "axis": "an integer axis",
+    "optional_int": "an integer or None",
+    "optional_float": "a real number or None",
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Param:
+    """One parameter of an activation.
+
+    ``differentiable`` parameters may be tensors or ``tf.Variable``s and get a
+    gradient of their own shape; the others are Python numbers fixed when the
+    op is built.
+    """
+
+    name: str
+    default: Any
+    doc: str
+    kind: str = "float"
+    low: Optional[float] = None
+    high: Optional[float] = None
+    low_inclusive: bool = True
+    high_inclusive: bool = True
+    differentiable: bool = False
+
+    def allowed(self) -> str:
+        words = _KIND_WORDS[self.kind]
+        if self.low is None and self.high is None:
+            return words
+        lo = "(-inf" if self.low is None else ("[" if self.low_inclusive else "(") + f"{self.low:g}"
+        hi = "inf)" if self.high is None else f"{self.high:g}" + ("]" if self.high_inclusive else ")")
+        return f"{words} in {lo}, {hi}"
+
+    def in_bounds(self, value: float) -> bool:
+        if self.low is not None and (value < self.low or (value == self.low and not self.low_inclusive)):
+            return False
+        if self.high is not None and (value > self.high or (value == self.high and not self.high_inclusive)):
+            return False
+        return True
+
+    def check(self, fn_name: str, value: Any) -> Any:
+        """Returns ``value`` normalised, or raises naming fn, argument and value."""
+        if self.kind in ("optional_int", "optional_float") and value is None:
+            return None
+        bad = (
+            f"{fn_name}() expects {self.name} to be {self.allowed()}; got {value!r}"
+        )
+        if self.kind == "bool":
+            if not isinstance(value, (bool, np.bool_)):
+                raise TypeError(bad)
+            return bool(value)
+        if self.kind in ("int", "axis", "optional_int"):
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+                raise TypeError(bad)
+            value = int(value)
+        else:
+            if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+                raise TypeError(bad)
+            value = float(value)
+            if math.isnan(value) or math.isinf(value):
+                raise ValueError(bad)
+        if not self.in_bounds(value):
+            raise ValueError(bad)
+        return value
+
+
+@dataclasses.dataclass(frozen=True)
+class Activation:
+    """One activation function, declared once.
+
+    ``forward(x, **params)`` and ``derivative(x, **params)`` take tensors in the
+    compute dtype (params as tensors of that dtype) and must be numerically
+    stable for every finite input and at +-inf. ``param_derivatives`` maps a
+    differentiable parameter's name to d f / d param. ``tf_kernel``, when set,
+    is a ``tf.nn`` op with a fused kernel and a correct native gradient used
+    instead of the composite when it applies (returns None otherwise).
+    ``zero_centered`` means symmetric outputs (an odd function, like tanh),
+    not merely outputs of both signs. ``axis_op`` marks functions of a whole axis (softmax, glu, ...), whose
+    ``forward`` and ``vjp`` take the axis; ``derivative`` of those is the
+    diagonal of the Jacobian, d y_i / d x_i.
+    """
+
+    name: str
+    family: str
+    formula: str
+    derivative_formula: str
+    output_range: str
+    reference: str
+    summary: str
+    forward: Callable
+    derivative: Optional[Callable] = None
+    params: tuple = ()
+    param_derivatives: Mapping[str, Callable] = dataclasses.field(default_factory=dict)
+    tf_kernel: Optional[Callable] = None
+    vjp: Optional[Callable] = None  # axis ops: vjp(x, dy, **params) -> dx
+    axis_op: bool = False
+    float64_forward: bool = True
+    monotonic: bool = True
+    smooth: bool = True
+    bounded_below: bool = False
+    bounded_above: bool = False
+    zero_centered: bool = False
+    keras_builtin: bool = False
+    aliases: tuple = ()
+    kinks: str = ""
+    notes: str = ""
+
+    def param(self, name: str) -> Param:
+        for p in self.params:
+            if p.name == name:
+                return p
+        raise KeyError(name)
+
+    @property
+    def defaults(self) -> dict:
+        return {p.name: p.default for p in self.params}
+
+    def info(self) -> dict:
+        """The user-facing facts, as plain data (see ``tf_activations.info``)."""
+        return {
+            "name": self.name,
+            "family": self.family,
+            "summary": self.summary,
+            "formula": self.formula,
+            "derivative": self.derivative_formula,
+            "range": self.output_range,
+            "paper": self.reference,
+            "parameters": {
+                p.name: {"default": p.default, "allowed": p.allowed(), "doc": p.doc,
+                         "trainable": p.differentiable}
+                for p in self.params
+            },
+            "properties": {
+                "monotonic": self.monotonic,
+                "smooth": self.smooth,
+                "bounded_below": self.bounded_below,
+                "bounded_above": self.bounded_above,
+                "zero_centered": self.zero_centered,
+            },
+            "elementwise": not self.axis_op,
+            "kinks": self.kinks,
+            "aliases": list(self.aliases),
+            "keras_builtin": self.keras_builtin,
+            "notes": self.notes,
+        }

@@ -1,0 +1,217 @@
+"""Smooth self-gated functions: x times a gate computed from x."""
+
+import math
+
+import tensorflow as tf
+
+from tf_activations._spec import Activation, Param
+from tf_activations.catalog import _math as m
+
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_TANH_GELU_C = math.sqrt(2.0 / math.pi)
+_TANH_GELU_A = 0.044715
+# Above this, tanh(softplus(x)) is 1 to float64 precision (2 / e^40 < 2^-54).
+_MISH_LINEAR_ABOVE = 20.0
+
+
+def _swish(x, beta):
+    return m.times_sigmoid(x, beta * x)
+
+
+def _swish_derivative(x, beta):
+    z = beta * x
+    s = m.sigmoid(z)
+    # s + z * s * (1 - s); s * (1 - s) underflows long before z can overflow,
+    # so the product is taken only where that slope is non-zero.
+    return s + m.times(z, m.sigmoid_slope(z))
+
+
+def _swish_beta_derivative(x, beta):
+    return m.times(x * x, m.sigmoid_slope(beta * x))
+
+
+def _mish_parts(x):
+    """e = exp(x), n = e * (e + 2), so tanh(softplus(x)) = n / (n + 2)."""
+    e = tf.exp(tf.minimum(x, _MISH_LINEAR_ABOVE))
+    return e, e * (e + 2.0)
+
+
+def _mish(x):
+    # x n / (n + 2) = (x h) h (e + 2) / (n + 2), h = e^(x/2): no subnormal
+    # factor while the result is still normal (x down to -87 in float32).
+    h = tf.exp(0.5 * tf.minimum(x, _MISH_LINEAR_ABOVE))
+    e = h * h
+    n = e * (e + 2.0)
+    return tf.where(x > _MISH_LINEAR_ABOVE, x, m.times(m.times(x, h), h) * ((e + 2.0) / (n + 2.0)))
+
+
+def _mish_derivative(x):
+    e, n = _mish_parts(x)
+    gate = n / (n + 2.0)
+    # sech^2(softplus(x)) = 4 (n + 1) / (n + 2)^2 and sigmoid(x) = e / (1 + e)
+    slope = 4.0 * (n + 1.0) / tf.square(n + 2.0) * (e / (1.0 + e))
+    return tf.where(x > _MISH_LINEAR_ABOVE, tf.ones_like(x), gate + m.times(x, slope))
+
+
+def _gaussian_pdf(x):
+    return _INV_SQRT_2PI * tf.exp(-0.5 * tf.square(x))
+
+
+def _gelu(x, approximate):
+    if approximate:
+        # 0.5 x (1 + tanh(u)) == x * sigmoid(2u): no cancellation for x < 0.
+        return m.times_sigmoid(x, 2.0 * _tanh_gelu_u(x))
+    # erfc, not 1 + erf: 1 + erf(x) cancels for x << 0.
+    return m.normal_cdf_times(x, x)
+
+
+def _tanh_gelu_u(x):
+    # x * x * x, not pow: pow costs 8x here. The cube only reaches inf where
+    # the gate is already exactly 0 or 1.
+    return _TANH_GELU_C * (x + _TANH_GELU_A * (x * x * x))
+
+
+def _gelu_derivative(x, approximate):
+    if approximate:
+        z = 2.0 * _tanh_gelu_u(x)
+        dz = 2.0 * _TANH_GELU_C * (1.0 + 3.0 * _TANH_GELU_A * tf.square(x))
+        return m.sigmoid(z) + m.times(x * dz, m.sigmoid_slope(z))
+    return m.normal_cdf_times(x, tf.ones_like(x)) + m.times(x, _gaussian_pdf(x))
+
+
+def _hard_swish_derivative(x):
+    inside = tf.clip_by_value(x, -3.0, 3.0)  # 2x + 3 must not overflow in the unused branch
+    return tf.where(x >= 3.0, tf.ones_like(x), m.step(x > -3.0, x) * (2.0 * inside + 3.0) / 6.0)
+
+
+def _snake(x, frequency):
+    # At +-inf sin is NaN, but the bounded term cannot move an infinite x.
+    return tf.where(tf.math.is_inf(x), x, x + tf.square(tf.sin(frequency * x)) / frequency)
+
+
+def _snake_derivative(x, frequency):
+    # 1 + sin(2ax) oscillates forever; at +-inf we give its mean, 1.
+    finite = tf.where(tf.math.is_inf(x), tf.zeros_like(x), x)
+    # 2 sin cos, not sin(2ax): 2ax overflows float32 for |x| > 1.7e38.
+    return 1.0 + 2.0 * tf.sin(frequency * finite) * tf.cos(frequency * finite)
+
+
+def _snake_frequency_derivative(x, frequency):
+    # d/da [sin^2(a x) / a] = x sin(2 a x) / a - sin^2(a x) / a^2
+    x = tf.where(tf.math.is_inf(x), tf.zeros_like(x), x)
+    s, c = tf.sin(frequency * x), tf.cos(frequency * x)
+    return 2.0 * x * s * c / frequency - tf.square(s / frequency)
+
+
+_BETA = Param("beta", 1.0, "Gate sharpness: a number or a (broadcastable) tensor/Variable, which then gets a gradient of its own shape.",
+              differentiable=True)
+
+ACTIVATIONS = [
+    Activation(
+        name="swish",
+        family="self-gated",
+        summary="Swish: x * sigmoid(beta * x); beta = 1 is SiLU, beta -> inf approaches ReLU.",
+        formula="swish(x) = x * sigmoid(beta * x)",
+        derivative_formula="s + beta * x * s * (1 - s), s = sigmoid(beta * x); d/d beta = x^2 * s * (1 - s)",
+        output_range="[-0.2785 / beta, inf) for beta > 0",
+        reference="Ramachandran, Zoph & Le, 'Searching for Activation Functions', arXiv:1710.05941, 2017",
+        forward=_swish,
+        derivative=_swish_derivative,
+        param_derivatives={"beta": _swish_beta_derivative},
+        params=(_BETA,),
+        monotonic=False,
+        bounded_below=True,
+        keras_builtin=True,
+        notes="Parameter name and default follow tf.nn.silu(features, beta=1.0). "
+              "A per-channel beta gets a per-channel gradient (tf.nn.silu sums it to a scalar).",
+    ),
+    Activation(
+        name="silu",
+        family="self-gated",
+        summary="Sigmoid-weighted linear unit, x * sigmoid(x) (swish with beta = 1).",
+        formula="silu(x) = x * sigmoid(x)",
+        derivative_formula="s * (1 + x * (1 - s)), s = sigmoid(x)",
+        output_range="[-0.2785, inf)",
+        reference="Elfwing, Uchibe & Doya, 'Sigmoid-Weighted Linear Units for Neural Network Function Approximation in Reinforcement Learning', 2018; Hendrycks & Gimpel 2016",
+        forward=lambda x: _swish(x, 1.0),
+        derivative=lambda x: _swish_derivative(x, 1.0),
+        monotonic=False,
+        bounded_below=True,
+        keras_builtin=True,
+    ),
+    Activation(
+        name="mish",
+        family="self-gated",
+        summary="Mish: x * tanh(softplus(x)); smooth, non-monotonic, unbounded above.",
+        formula="mish(x) = x * tanh(log(1 + exp(x)))",
+        derivative_formula="tanh(sp) + x * sech^2(sp) * sigmoid(x), sp = softplus(x)",
+        output_range="[-0.3088, inf)",
+        reference="Misra, 'Mish: A Self Regularized Non-Monotonic Neural Activation Function', BMVC 2020 (arXiv:1908.08681)",
+        forward=_mish,
+        derivative=_mish_derivative,
+        monotonic=False,
+        bounded_below=True,
+        keras_builtin=True,
+        notes="tanh(softplus(x)) is computed as n / (n + 2), n = e^x (e^x + 2): one exp, no cancellation.",
+    ),
+    Activation(
+        name="gelu",
+        family="self-gated",
+        summary="Gaussian error linear unit: x weighted by the standard normal CDF (exact, or the tanh approximation).",
+        formula="gelu(x) = x * Phi(x) = x/2 * erfc(-x / sqrt(2)); approximate: x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+        derivative_formula="Phi(x) + x * phi(x) (exact)",
+        output_range="[-0.1700, inf)",
+        reference="Hendrycks & Gimpel, 'Gaussian Error Linear Units (GELUs)', arXiv:1606.08415, 2016",
+        forward=_gelu,
+        derivative=_gelu_derivative,
+        params=(Param("approximate", False, "Use the tanh approximation (BERT/GPT-2 'gelu_new').", kind="bool"),),
+        monotonic=False,
+        bounded_below=True,
+        keras_builtin=True,
+    ),
+    Activation(
+        name="hard_swish",
+        family="hard",
+        summary="Piecewise-polynomial swish from MobileNetV3: x * relu6(x + 3) / 6.",
+        formula="hard_swish(x) = x * min(max(x + 3, 0), 6) / 6",
+        derivative_formula="0 for x <= -3; (2x + 3) / 6 for -3 < x < 3; 1 for x >= 3",
+        output_range="[-0.375, inf)",
+        reference="Howard et al., 'Searching for MobileNetV3', ICCV 2019",
+        forward=lambda x: m.times(x, tf.clip_by_value(x + 3.0, 0.0, 6.0) / 6.0),
+        derivative=_hard_swish_derivative,
+        float64_forward=False,
+        smooth=False,
+        monotonic=False,
+        bounded_below=True,
+        keras_builtin=True,
+        aliases=("hard_silu",),
+        kinks="hard_swish'(-3) = 0 and hard_swish'(3) = 1 (the outer pieces').",
+    ),
+    Activation(
+        name="lisht",
+        family="self-gated",
+        summary="Linearly scaled hyperbolic tangent: x * tanh(x); even, non-negative.",
+        formula="lisht(x) = x * tanh(x)",
+        derivative_formula="tanh(x) + x * (1 - tanh(x)^2)",
+        output_range="[0, inf)",
+        reference="Roy et al., 'LiSHT: Non-Parametric Linearly Scaled Hyperbolic Tangent Activation Function', arXiv:1901.05894, 2019",
+        forward=lambda x: x * m.tanh(x),
+        derivative=lambda x: m.tanh(x) + m.times(x, m.sech2(x)),
+        monotonic=False,
+        bounded_below=True,
+    ),
+    Activation(
+        name="snake",
+        family="self-gated",
+        summary="Snake: x + sin^2(a x) / a, a periodic inductive bias with a learnable frequency a.",
+        formula="snake(x) = x + sin(frequency * x)^2 / frequency",
+        derivative_formula="1 + sin(2 * frequency * x)",
+        output_range="(-inf, inf)",
+        reference="Ziyin, Hartwig & Ueda, 'Neural Networks Fail to Learn Periodic Functions and How to Fix It', NeurIPS 2020",
+        forward=_snake,
+        derivative=_snake_derivative,
+        param_derivatives={"frequency": _snake_frequency_derivative},
+        params=(Param("frequency", 1.0, "Frequency a > 0: a number or a (broadcastable) tensor/Variable.",
+                      low=0.0, low_inclusive=False, differentiable=True),),
+    ),
+]

@@ -1,0 +1,359 @@
+"""Rectifiers: identity for large positive x, something cheaper or smoother below."""
+
+import tensorflow as tf
+
+from tf_activations._spec import Activation, Param
+from tf_activations.catalog import _math as m
+
+# Klambauer et al. 2017, eq. 14, to 30 digits.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def _relu(x, negative_slope, max_value, threshold):
+    below = negative_slope * (x - threshold) if negative_slope else tf.zeros_like(x)
+    y = tf.where(x > threshold, x, below)
+    return y if max_value is None else tf.minimum(y, max_value)
+
+
+def _relu_derivative(x, negative_slope, max_value, threshold):
+    inside = m.step(x > threshold, x) + negative_slope * m.step(x <= threshold, x)
+    return inside if max_value is None else inside * m.step(x < max_value, x)
+
+
+def _relu_kernel(x, negative_slope, max_value, threshold):
+    if negative_slope == 0.0 and threshold == 0.0:
+        if max_value is None:
+            return tf.nn.relu(x)
+        if max_value == 6.0:
+            return tf.nn.relu6(x)
+    return None
+
+
+def _exp_below_zero(x):
+    """exp(min(x, 0)): the unused branch of elu-style wheres cannot overflow."""
+    return tf.exp(tf.minimum(x, 0.0))
+
+
+def _expm1_below_zero(x):
+    return tf.math.expm1(tf.minimum(x, 0.0))
+
+
+def _leaky_relu_kernel(x, negative_slope):
+    # LeakyRelu's alpha attr is a float32: for float64 it would round the slope.
+    if x.dtype == tf.float64:
+        return None
+    return tf.nn.leaky_relu(x, alpha=negative_slope)
+
+
+_NEGATIVE_SLOPE = Param("negative_slope", 0.0, "Slope for x below the threshold.")
+
+ACTIVATIONS = [
+    Activation(
+        name="relu",
+        family="rectifier",
+        summary="Rectified linear unit, with Keras 3's optional slope, cap and threshold.",
+        formula="relu(x) = x for x > threshold, negative_slope * (x - threshold) otherwise, capped at max_value",
+        derivative_formula="1 for threshold < x < max_value, negative_slope for x <= threshold, 0 for x >= max_value",
+        output_range="[0, inf) with the defaults",
+        reference="Nair & Hinton, 'Rectified Linear Units Improve Restricted Boltzmann Machines', ICML 2010",
+        forward=_relu,
+        derivative=_relu_derivative,
+        params=(
+            _NEGATIVE_SLOPE,
+            Param("max_value", None, "Upper cap on the output (None: no cap).", kind="optional_float"),
+            Param("threshold", 0.0, "Where the unit switches on."),
+        ),
+        tf_kernel=_relu_kernel,
+        float64_forward=False,
+        smooth=False,
+        bounded_below=True,
+        keras_builtin=True,
+        kinks="relu'(threshold) = negative_slope (0 by default); relu'(max_value) = 0.",
+        notes="With the defaults this is tf.nn.relu (and with max_value=6, tf.nn.relu6).",
+    ),
+    Activation(
+        name="relu6",
+        family="rectifier",
+        summary="ReLU capped at 6, as in MobileNet; bounded output suits low precision.",
+        formula="relu6(x) = min(max(x, 0), 6)",
+        derivative_formula="1 for 0 < x < 6, else 0",
+        output_range="[0, 6]",
+        reference="Krizhevsky, 'Convolutional Deep Belief Networks on CIFAR-10', 2010",
+        forward=lambda x: tf.clip_by_value(x, 0.0, 6.0),
+        derivative=lambda x: m.step((x > 0.0) & (x < 6.0), x),
+        tf_kernel=tf.nn.relu6,
+        float64_forward=False,
+        smooth=False,
+        bounded_below=True,
+        bounded_above=True,
+        keras_builtin=True,
+        kinks="relu6'(0) = relu6'(6) = 0.",
+    ),
+    Activation(
+        name="leaky_relu",
+        family="rectifier",
+        summary="ReLU that keeps a small slope for negative x, so units cannot die.",
+        formula="leaky_relu(x) = x for x > 0, negative_slope * x otherwise",
+        derivative_formula="1 for x > 0, negative_slope otherwise",
+        output_range="(-inf, inf)",
+        reference="Maas, Hannun & Ng, 'Rectifier Nonlinearities Improve Neural Network Acoustic Models', ICML 2013",
+        forward=lambda x, negative_slope: tf.where(x > 0.0, x, negative_slope * x),
+        derivative=lambda x, negative_slope: tf.where(x > 0.0, tf.ones_like(x), negative_slope + tf.zeros_like(x)),
+        params=(Param("negative_slope", 0.2, "Slope for negative x (Keras 3 default)."),),
+        tf_kernel=lambda x, negative_slope: _leaky_relu_kernel(x, negative_slope),
+        float64_forward=False,
+        smooth=False,
+        keras_builtin=True,
+        kinks="leaky_relu'(0) = negative_slope.",
+    ),
+    Activation(
+        name="prelu",
+        family="rectifier",
+        summary="Parametric ReLU: leaky ReLU whose negative slope alpha is learned.",
+        formula="prelu(x) = x for x > 0, alpha * x otherwise",
+        derivative_formula="1 for x > 0, alpha otherwise; d/d alpha = min(x, 0)",
+        output_range="(-inf, inf)",
+        reference="He, Zhang, Ren & Sun, 'Delving Deep into Rectifiers', ICCV 2015",
+        forward=lambda x, alpha: tf.where(x > 0.0, x, alpha * x),
+        derivative=lambda x, alpha: tf.where(x > 0.0, tf.ones_like(x), alpha + tf.zeros_like(x)),
+        param_derivatives={"alpha": lambda x, alpha: tf.minimum(x, 0.0) + tf.zeros_like(alpha)},
+        params=(Param("alpha", 0.25, "Negative slope: a number or a (broadcastable) tensor/Variable.",
+                      differentiable=True),),
+        float64_forward=False,
+        smooth=False,
+        kinks="prelu'(0) = alpha.",
+        notes="The layer tf_activations.layers.PReLU learns alpha (initialised to 0.25, as in the paper).",
+    ),
+    Activation(
+        name="elu",
+        family="rectifier",
+        summary="Exponential linear unit: smooth negative saturation at -alpha pushes mean activations toward 0.",
+        formula="elu(x) = x for x > 0, alpha * (exp(x) - 1) otherwise",
+        derivative_formula="1 for x > 0, alpha * exp(x) otherwise",
+        output_range="[-alpha, inf)",
+        reference="Clevert, Unterthiner & Hochreiter, 'Fast and Accurate Deep Network Learning by Exponential Linear Units (ELUs)', ICLR 2016",
+        forward=lambda x, alpha: tf.where(x > 0.0, x, alpha * _expm1_below_zero(x)),
+        derivative=lambda x, alpha: tf.where(x > 0.0, tf.ones_like(x), alpha * _exp_below_zero(x)),
+        params=(Param("alpha", 1.0, "Negative saturation level.", low=0.0),),
+        smooth=False,
+        bounded_below=True,
+        keras_builtin=True,
+        notes="Not a tf.nn alias: tf.nn.elu returns 0 for |x| < 1e-7 (no expm1).",
+    ),
+    Activation(
+        name="selu",
+        family="rectifier",
+        summary="Scaled ELU with the constants that make activations self-normalising (mean 0, variance 1).",
+        formula="selu(x) = scale * x for x > 0, scale * alpha * (exp(x) - 1) otherwise; alpha = 1.67326..., scale = 1.05070...",
+        derivative_formula="scale for x > 0, scale * alpha * exp(x) otherwise",
+        output_range="[-scale * alpha, inf) = [-1.7581, inf)",
+        reference="Klambauer, Unterthiner, Mayr & Hochreiter, 'Self-Normalizing Neural Networks', NeurIPS 2017",
+        forward=lambda x: tf.where(x > 0.0, SELU_SCALE * x, (SELU_SCALE * SELU_ALPHA) * _expm1_below_zero(x)),
+        derivative=lambda x: tf.where(x > 0.0, SELU_SCALE + tf.zeros_like(x), (SELU_SCALE * SELU_ALPHA) * _exp_below_zero(x)),
+        smooth=False,
+        bounded_below=True,
+        keras_builtin=True,
+        notes="Use with lecun_normal initialisation and AlphaDropout. Not a tf.nn alias: tf.nn.selu returns 0 for |x| < 1e-7.",
+    ),
+    Activation(
+        name="celu",
+        family="rectifier",
+        summary="Continuously differentiable ELU: the negative part is scaled so f'(0) = 1 for every alpha.",
+        formula="celu(x) = max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
+        derivative_formula="1 for x > 0, exp(x / alpha) otherwise",
+        output_range="[-alpha, inf)",
+        reference="Barron, 'Continuously Differentiable Exponential Linear Units', arXiv:1704.07483, 2017",
+        forward=lambda x, alpha: tf.where(x > 0.0, x, alpha * _expm1_below_zero(x / alpha)),
+        derivative=lambda x, alpha: tf.where(x > 0.0, tf.ones_like(x), _exp_below_zero(x / alpha)),
+        params=(Param("alpha", 1.0, "Negative saturation level and scale.", low=0.0, low_inclusive=False),),
+        bounded_below=True,
+        keras_builtin=True,
+    ),
+    Activation(
+        name="softplus",
+        family="rectifier",
+        summary="Smooth ReLU: log(1 + exp(x)); its derivative is the sigmoid.",
+        formula="softplus(x) = log(1 + exp(x))",
+        derivative_formula="sigmoid(x)",
+        output_range="(0, inf)",
+        reference="Dugas et al., 'Incorporating Second-Order Functional Knowledge for Better Option Pricing', NeurIPS 2000",
+        forward=m.softplus,
+        derivative=m.sigmoid,
+        bounded_below=True,
+        keras_builtin=True,
+        notes="Computed as max(x, 0) + log1p(exp(-|x|)); TF's float32 softplus kernel is off by up to 7 ulp.",
+    ),
+    Activation(
+        name="squareplus",
+        family="rectifier",
+        summary="Algebraic softplus: (x + sqrt(x^2 + b)) / 2, no exp or log.",
+        formula="squareplus(x) = (x + sqrt(x^2 + b)) / 2",
+        derivative_formula="(1 + x / sqrt(x^2 + b)) / 2",
+        output_range="(0, inf) for b > 0",
+        reference="Barron, 'Squareplus: A Softplus-Like Algebraic Rectifier', arXiv:2112.11687, 2021",
+        forward=lambda x, b: _squareplus(x, b),
+        derivative=lambda x, b: 0.5 + 0.5 * _x_over_root(x, b),
+        params=(Param("b", 4.0, "Curvature near 0 (b = 0 gives relu).", low=0.0),),
+        bounded_below=True,
+        keras_builtin=True,
+    ),
+    Activation(
+        name="sparse_plus",
+        family="rectifier",
+        summary="Piecewise-quadratic softplus that is exactly 0 below -1 and exactly x above 1 (Keras 3).",
+        formula="sparse_plus(x) = 0 for x <= -1; (x + 1)^2 / 4 for -1 < x < 1; x for x >= 1",
+        derivative_formula="0 for x <= -1; (x + 1) / 2 for -1 < x < 1; 1 for x >= 1",
+        output_range="[0, inf)",
+        reference="Blondel, Martins & Niculae, 'Learning with Fenchel-Young Losses', JMLR 2020",
+        forward=lambda x: tf.where(x >= 1.0, x, tf.square(tf.clip_by_value(x, -1.0, 1.0) + 1.0) * 0.25),
+        derivative=lambda x: tf.where(x >= 1.0, tf.ones_like(x), (tf.clip_by_value(x, -1.0, 1.0) + 1.0) * 0.5),
+        float64_forward=False,
+        bounded_below=True,
+        keras_builtin=True,
+        smooth=False,
+        notes="Continuously differentiable (C1), not C2.",
+    ),
+    Activation(
+        name="threshold",
+        family="rectifier",
+        summary="x where x > threshold, a constant elsewhere (Keras 3 threshold).",
+        formula="threshold(x) = x for x > threshold, default_value otherwise",
+        derivative_formula="1 for x > threshold, else 0",
+        output_range="depends on threshold and default_value",
+        reference="Keras 3 keras.activations.threshold; torch.nn.Threshold",
+        # written as x <= threshold so that a NaN x falls through to x
+        forward=lambda x, threshold, default_value: tf.where(x <= threshold, default_value + tf.zeros_like(x), x),
+        derivative=lambda x, threshold, default_value: m.step(x > threshold, x),
+        params=(Param("threshold", 0.0, "Values at or below this are replaced."),
+                Param("default_value", 0.0, "The replacement value.")),
+        float64_forward=False,
+        smooth=False,
+        keras_builtin=True,
+        kinks="threshold'(threshold) = 0.",
+        notes="Monotonic while default_value <= threshold (as with the defaults).",
+    ),
+    Activation(
+        name="clip",
+        family="hard",
+        summary="Clipped identity: x limited to [min_value, max_value].",
+        formula="clip(x) = min(max(x, min_value), max_value)",
+        derivative_formula="1 for min_value < x < max_value, else 0",
+        output_range="[min_value, max_value]",
+        reference="tf.clip_by_value; Goodfellow, Bengio & Courville, 'Deep Learning', 2016, 6.3",
+        forward=lambda x, min_value, max_value: _clip(x, min_value, max_value),
+        derivative=lambda x, min_value, max_value: m.step((x > min_value) & (x < max_value), x),
+        params=(Param("min_value", -1.0, "Lower bound."), Param("max_value", 1.0, "Upper bound (>= min_value).")),
+        float64_forward=False,
+        smooth=False,
+        bounded_below=True,
+        bounded_above=True,
+        zero_centered=True,
+        kinks="the derivative is 0 at both bounds.",
+        notes="With the defaults it equals hard_tanh (zero-centred only for symmetric bounds).",
+    ),
+    Activation(
+        name="exponential",
+        family="rectifier",
+        summary="exp(x): positive, unbounded; overflows to inf above log(dtype max).",
+        formula="exponential(x) = exp(x)",
+        derivative_formula="exp(x)",
+        output_range="(0, inf)",
+        reference="Keras 3 keras.activations.exponential",
+        forward=tf.exp,
+        derivative=tf.exp,
+        tf_kernel=tf.exp,
+        float64_forward=False,
+        bounded_below=True,
+        keras_builtin=True,
+        notes="The only activation whose output leaves the finite range for finite input: exp(x) > dtype max is inf.",
+    ),
+    Activation(
+        name="linear",
+        family="rectifier",
+        summary="The identity, as Keras uses for 'no activation'.",
+        formula="linear(x) = x",
+        derivative_formula="1",
+        output_range="(-inf, inf)",
+        reference="Keras 3 keras.activations.linear",
+        forward=tf.identity,
+        derivative=tf.ones_like,
+        tf_kernel=tf.identity,
+        float64_forward=False,
+        zero_centered=True,
+        keras_builtin=True,
+    ),
+]
+
+
+def _clip(x, min_value, max_value):
+    if min_value > max_value:
+        raise ValueError(f"clip() expects min_value <= max_value; got min_value={min_value}, max_value={max_value}")
+    return tf.clip_by_value(x, min_value, max_value)
+
+
+def _root(x, b):
+    """sqrt(x^2 + b) without overflowing x^2 for huge |x|."""
+    big = tf.abs(x) > 1.0
+    safe = tf.where(big, x, tf.ones_like(x))
+    return tf.where(big, tf.abs(x) * tf.sqrt(1.0 + b / tf.square(safe)), tf.sqrt(tf.square(x) + b))
+
+
+def _x_over_root(x, b):
+    """x / sqrt(x^2 + b), finite at +-inf; 0 at x = 0 even when b = 0."""
+    big = tf.abs(x) > 1.0
+    safe = tf.where(big, x, tf.ones_like(x))
+    r = _root(tf.where(big, tf.ones_like(x), x), b)
+    return tf.where(big, tf.sign(x) / tf.sqrt(1.0 + b / tf.square(safe)),
+                    x / tf.where(r > 0.0, r, tf.ones_like(r)))
+
+
+def _squareplus(x, b):
+    r = _root(x, b)
+    # For x < 0, x + r cancels; b / (r - x) is the same number without it.
+    # Halves taken before adding: x + r overflows for |x| near the dtype's max.
+    return tf.where(x >= 0.0, 0.5 * x + 0.5 * r, (0.25 * b) / (0.5 * r - 0.5 * x))
+
+
+def _rrelu_slope(lower, upper):
+    return 0.5 * (lower + upper)
+
+
+def _rrelu(x, lower, upper, training, seed):
+    """Training draws a slope per element, shared by forward and backward."""
+    if lower > upper:
+        raise ValueError(f"rrelu() expects lower <= upper; got lower={lower}, upper={upper}")
+    if not training:
+        slope = _rrelu_slope(lower, upper)
+        return _leaky_relu_kernel(x, slope) if x.dtype != tf.float64 else tf.where(x > 0.0, x, slope * x)
+    from tf_activations import prelu  # the op with a tensor slope and its gradient
+
+    slope = tf.random.uniform(tf.shape(x), lower, upper, dtype=x.dtype, seed=seed)
+    return prelu(x, tf.stop_gradient(slope))
+
+
+ACTIVATIONS.append(
+    Activation(
+        name="rrelu",
+        family="rectifier",
+        summary="Randomized leaky ReLU: a random negative slope in training, their mean at inference.",
+        formula="rrelu(x) = x for x > 0, a * x otherwise; a ~ U(lower, upper) in training, (lower + upper) / 2 at inference",
+        derivative_formula="1 for x > 0, a otherwise",
+        output_range="(-inf, inf)",
+        reference="Xu, Wang, Chen & Li, 'Empirical Evaluation of Rectified Activations in Convolutional Network', arXiv:1505.00853, 2015",
+        forward=lambda x, lower, upper, training, seed: tf.where(x > 0.0, x, _rrelu_slope(lower, upper) * x),
+        derivative=lambda x, lower, upper, training, seed: tf.where(
+            x > 0.0, tf.ones_like(x), _rrelu_slope(lower, upper) + tf.zeros_like(x)),
+        params=(
+            Param("lower", 0.125, "Lowest slope drawn in training.", low=0.0),
+            Param("upper", 1.0 / 3.0, "Highest slope drawn in training (>= lower).", low=0.0),
+            Param("training", False, "Draw random slopes (True) or use their mean (False).", kind="bool"),
+            Param("seed", None, "Seed for the slopes drawn in training.", kind="optional_int", low=0),
+        ),
+        tf_kernel=_rrelu,
+        float64_forward=False,
+        smooth=False,
+        kinks="rrelu'(0) = the negative slope.",
+        notes="The layer tf_activations.layers.RReLU follows Keras' training flag.",
+    )
+)

@@ -1,0 +1,215 @@
+"""Functions of a whole axis: normalisers (softmax family) and gates that split or pool it."""
+
+import tensorflow as tf
+
+from tf_activations._spec import Activation, Param
+from tf_activations.catalog import _math as m
+
+_AXIS = Param("axis", -1, "The axis the function works along.", kind="axis")
+
+
+def _exp_shifted(x, axis):
+    """exp(x - max) per slice, and the slice sums.
+
+    A slice of all -inf has no finite max; it is shifted by 0, so its
+    exponentials and sum are 0. A slice with +inf entries puts all of its mass
+    on them, equally (the limit of softmax as those entries grow).
+    """
+    top = tf.reduce_max(x, axis, keepdims=True)
+    finite_top = tf.where(tf.math.is_finite(top), top, tf.zeros_like(top))
+    is_top_inf = x == float("inf")
+    has_inf = tf.reduce_any(is_top_inf, axis, keepdims=True)
+    e = tf.where(has_inf, tf.cast(is_top_inf, x.dtype), tf.exp(x - finite_top))
+    return x - finite_top, e, tf.reduce_sum(e, axis, keepdims=True), has_inf
+
+
+def _softmax(x, axis):
+    _, e, total, _ = _exp_shifted(x, axis)
+    safe = tf.where(total > 0.0, total, tf.ones_like(total))
+    return e / safe
+
+
+def _softmax_vjp(x, dy, axis):
+    y = _softmax(x, axis)
+    return y * (dy - tf.reduce_sum(dy * y, axis, keepdims=True))
+
+
+def _log_softmax(x, axis):
+    shifted, e, total, has_inf = _exp_shifted(x, axis)
+    safe = tf.where(total > 0.0, total, tf.ones_like(total))
+    regular = tf.where(total > 0.0, shifted - tf.math.log(safe), tf.fill(tf.shape(x), tf.cast(-float("inf"), x.dtype)))
+    from_inf = tf.where(e > 0.0, -tf.math.log(safe) + tf.zeros_like(x), tf.fill(tf.shape(x), tf.cast(-float("inf"), x.dtype)))
+    return tf.where(has_inf, from_inf, regular)
+
+
+def _log_softmax_vjp(x, dy, axis):
+    p = _softmax(x, axis)
+    live = tf.reduce_sum(p, axis, keepdims=True) > 0.0
+    return tf.where(live, dy - p * tf.reduce_sum(dy, axis, keepdims=True), tf.zeros_like(dy))
+
+
+def _to_last(fn, x, axis, *rest):
+    """Runs ``fn`` on ``axis`` moved to the end (tf.sort and cumsum want it last)."""
+    rank = x.shape.rank
+    axis = axis % rank
+    if axis == rank - 1:
+        return fn(x, *rest)
+    perm = list(range(rank))
+    perm[axis], perm[-1] = perm[-1], perm[axis]
+    moved = [tf.transpose(t, perm) for t in (x, *rest)]
+    return tf.transpose(fn(*moved), perm)
+
+
+def _sparsemax_last(z):
+    if z.shape[-1] == 0:
+        return z
+    n = tf.shape(z)[-1]
+    ranked = tf.sort(z, axis=-1, direction="DESCENDING")
+    k = tf.cast(tf.range(1, n + 1), z.dtype)
+    running = tf.cumsum(ranked, axis=-1)
+    support = tf.reduce_sum(tf.cast(1.0 + k * ranked > running, tf.int32), -1, keepdims=True)
+    support = tf.maximum(support, 1)
+    tau = (tf.gather(running, support - 1, batch_dims=z.shape.rank - 1) - 1.0) / tf.cast(support, z.dtype)
+    return tf.maximum(z - tau, 0.0)
+
+
+def _sparsemax(x, axis):
+    return _to_last(_sparsemax_last, x, axis)
+
+
+def _sparsemax_vjp(x, dy, axis):
+    on = tf.cast(_sparsemax(x, axis) > 0.0, dy.dtype)
+    share = tf.reduce_sum(on * dy, axis, keepdims=True) / tf.maximum(tf.reduce_sum(on, axis, keepdims=True), 1.0)
+    return on * (dy - share)
+
+
+def _sparsemax_diagonal(x, axis):
+    on = tf.cast(_sparsemax(x, axis) > 0.0, x.dtype)
+    return on * (1.0 - 1.0 / tf.maximum(tf.reduce_sum(on, axis, keepdims=True), 1.0))
+
+
+def _halves(x, axis):
+    size = x.shape[axis]
+    if size is not None and size % 2:
+        raise ValueError(f"glu() expects an even size along axis {axis}; got {size} (shape {x.shape})")
+    return tf.split(x, 2, axis=axis)
+
+
+def _glu(x, axis):
+    a, b = _halves(x, axis)
+    return m.times(a, m.sigmoid(b))
+
+
+def _glu_vjp(x, dy, axis):
+    a, b = _halves(x, axis)
+    return tf.concat([dy * m.sigmoid(b), m.times(dy * a, m.sigmoid_slope(b))], axis)
+
+
+def _maxout(x, num_units, axis):
+    rank = x.shape.rank
+    axis = axis % rank
+    size = x.shape[axis]
+    if size is None:
+        raise ValueError(f"maxout() needs a known size along axis {axis}; got shape {x.shape}")
+    units = size // 2 if num_units is None else num_units
+    if units < 1 or size % units:
+        raise ValueError(
+            f"maxout() expects num_units to divide the size {size} of axis {axis}; got {num_units}"
+            + (" (the default pairs up units, so the size must be even and at least 2)" if num_units is None else ""))
+    shape = tf.shape(x)
+    pieces = tf.concat([shape[:axis], [units, size // units], shape[axis + 1:]], 0)
+    return tf.reduce_max(tf.reshape(x, pieces), axis=axis + 1)
+
+
+ACTIVATIONS = [
+    Activation(
+        name="softmax",
+        family="normaliser",
+        summary="Normalised exponential: a probability distribution along an axis.",
+        formula="softmax(x)_i = exp(x_i) / sum_j exp(x_j)",
+        derivative_formula="d y_i / d x_j = y_i (delta_ij - y_j); diagonal y_i (1 - y_i)",
+        output_range="[0, 1], summing to 1 along axis",
+        reference="Bridle, 'Probabilistic Interpretation of Feedforward Classification Network Outputs', 1990",
+        forward=_softmax,
+        derivative=lambda x, axis: _softmax(x, axis) * (1.0 - _softmax(x, axis)),
+        vjp=_softmax_vjp,
+        params=(_AXIS,),
+        axis_op=True,
+        monotonic=False,
+        bounded_below=True,
+        bounded_above=True,
+        keras_builtin=True,
+        notes="A slice of all -inf gives all zeros (as PyTorch's safe softmax), an empty tensor gives an empty tensor; "
+              "+inf entries share the mass equally. tf.nn.softmax gives NaN for both.",
+    ),
+    Activation(
+        name="log_softmax",
+        family="normaliser",
+        summary="log(softmax(x)), computed without forming softmax.",
+        formula="log_softmax(x)_i = x_i - log(sum_j exp(x_j))",
+        derivative_formula="d y_i / d x_j = delta_ij - softmax(x)_j; diagonal 1 - softmax(x)_i",
+        output_range="(-inf, 0]",
+        reference="Bridle 1990; the log-likelihood of a categorical logit",
+        forward=_log_softmax,
+        derivative=lambda x, axis: 1.0 - _softmax(x, axis),
+        vjp=_log_softmax_vjp,
+        params=(_AXIS,),
+        axis_op=True,
+        monotonic=False,
+        bounded_above=True,
+        keras_builtin=True,
+        notes="A slice of all -inf gives all -inf (log of the zeros softmax gives) with zero gradient.",
+    ),
+    Activation(
+        name="sparsemax",
+        family="normaliser",
+        summary="Euclidean projection onto the simplex: like softmax, but exact zeros.",
+        formula="sparsemax(x) = argmin_{p in simplex} ||p - x||^2 = max(x - tau(x), 0)",
+        derivative_formula="d y / d x = diag(s) - s s^T / |S|, s = 1[y > 0]",
+        output_range="[0, 1], summing to 1 along axis",
+        reference="Martins & Astudillo, 'From Softmax to Sparsemax', ICML 2016",
+        forward=_sparsemax,
+        derivative=_sparsemax_diagonal,
+        vjp=_sparsemax_vjp,
+        params=(_AXIS,),
+        axis_op=True,
+        smooth=False,
+        monotonic=False,
+        bounded_below=True,
+        bounded_above=True,
+        keras_builtin=True,
+    ),
+    Activation(
+        name="glu",
+        family="gate",
+        summary="Gated linear unit: splits the axis in halves a, b and returns a * sigmoid(b).",
+        formula="glu(x) = a * sigmoid(b), [a, b] = split(x, 2, axis)",
+        derivative_formula="d/da = sigmoid(b); d/db = a * sigmoid(b) (1 - sigmoid(b))",
+        output_range="(-inf, inf); the axis halves",
+        reference="Dauphin, Fan, Auli & Grangier, 'Language Modeling with Gated Convolutional Networks', ICML 2017",
+        forward=_glu,
+        vjp=_glu_vjp,
+        params=(_AXIS,),
+        axis_op=True,
+        monotonic=False,
+        keras_builtin=True,
+    ),
+    Activation(
+        name="maxout",
+        family="gate",
+        summary="Maxout: the maximum over groups of units along an axis (a learned piecewise-linear convex function).",
+        formula="maxout(x)_i = max_{j < k} x_{i k + j}, k = size / num_units",
+        derivative_formula="1 for the largest unit of each group, 0 for the others",
+        output_range="(-inf, inf); the axis shrinks to num_units",
+        reference="Goodfellow, Warde-Farley, Mirza, Courville & Bengio, 'Maxout Networks', ICML 2013",
+        forward=_maxout,
+        params=(Param("num_units", None, "Output units along axis; must divide its size (None: size // 2, pairs).",
+                      kind="optional_int", low=1),
+                _AXIS),
+        axis_op=True,
+        float64_forward=False,
+        smooth=False,
+        monotonic=False,
+        notes="Exact (a max), so it uses TF's own gradient; tied maxima share it equally.",
+    ),
+]
