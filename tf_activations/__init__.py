@@ -8,9 +8,10 @@
 
 from tf_activations._registry import FUNCTIONS as _FUNCTIONS
 from tf_activations._registry import available, derivative, get, info
-from tf_activations import keras_strings, layers
+from tf_activations import diagnostics, keras_strings, layers
 from tf_activations._mode import portable
 from tf_activations.keras_strings import use_keras_builtins, use_tf_activations
+from tf_activations.plotting import plot
 
 __version__ = "0.1.0"
 
@@ -18,5 +19,5 @@ globals().update(_FUNCTIONS)
 hard_silu = _FUNCTIONS["hard_swish"]
 
 __all__ = sorted(_FUNCTIONS) + ["hard_silu", "available", "derivative", "get", "info", "layers",
-                                "keras_strings", "portable", "use_keras_builtins",
+                                "diagnostics", "keras_strings", "plot", "portable", "use_keras_builtins",
                                 "use_tf_activations"]

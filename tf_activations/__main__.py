@@ -1,0 +1,6 @@
+"""``python -m tf_activations``: see ``tf_activations.cli``."""
+
+from tf_activations.cli import main
+
+if __name__ == "__main__":
+    raise SystemExit(main())
