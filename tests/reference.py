@@ -99,7 +99,8 @@ SMOOTH = ["sigmoid", "tanh", "softsign", "log_sigmoid", "softplus", "squareplus"
 def grid(extremes=True):
     """float32 points: dense on [-5, 5], spread over [-100, 100], and 1e-30 .. 3e38 of both signs."""
     parts = [np.linspace(-5, 5, 1201), np.linspace(-100, 100, 1601),
-             [0.0, -3, 3, 6, -1, 1, 0.5, -0.5, 20, 20.5, -13.1, -13.2, -87.5, -90, -95]]
+             [0.0, -3, 3, 6, -1, 1, 0.5, -0.5, 20, 20.5, -13.1, -13.2, -87.5, -90, -95,
+              -710, -712.5]]  # float64: exp(x) is subnormal, x exp(x) is not
     if extremes:
         mags = np.geomspace(1e-30, 3e38, 300)
         parts += [mags, -mags]

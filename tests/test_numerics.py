@@ -12,10 +12,20 @@ import tensorflow as tf
 
 import reference as ref
 import tf_activations
+from tf_activations import native
 
 ELEMENTWISE = sorted(ref.ELEMENTWISE)
-# The Python path must not use a kernel library for these checks.
 FP32_ULP_BAR = 4.0
+
+
+@pytest.fixture(autouse=True, params=["default", "pure-tf"])
+def implementation(request):
+    """Every check runs on the default path (the C++ kernels, where built) and on the pure-TF composite."""
+    if request.param == "pure-tf":
+        with native.disabled():
+            yield request.param
+    else:
+        yield request.param
 
 
 def test_reference_covers_every_elementwise_activation():
