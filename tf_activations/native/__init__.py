@@ -29,7 +29,7 @@ import threading
 
 import tensorflow as tf
 
-__all__ = ["dispatch", "available", "load", "disabled", "all_kernels", "kernel_names", "library_path"]
+__all__ = ["dispatch", "available", "load", "disabled", "kernel_names", "library_path"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,9 +41,14 @@ class Kernel:
     consts: tuple = ()        # fixed non-float parameters implied by fn, as (name, value)
 
 
-# Activation name -> kernel(s). Removing a line sends that activation to the
-# pure-TF path (e.g. where the kernel cannot beat it).
+# Activation name -> kernel(s). A kernel runs only where the alternative is the
+# tf.custom_gradient composite in eager or graph mode (under XLA the composite
+# always runs), and each one here beats that composite at 2^20 and 2^24
+# elements (`python -m tf_activations bench`). Removing a line sends that
+# activation back to the pure-TF path.
 _KERNELS = {
+    "sigmoid": Kernel("sigmoid", "sigmoid"),
+    "tanh": Kernel("tanh", "tanh"),
     "mish": Kernel("mish", "mish"),
     "swish": Kernel("swish", "swish", param="beta"),
     "silu": Kernel("silu", "silu"),
@@ -59,14 +64,6 @@ _KERNELS = {
 }
 _GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),))
 
-# Kernel fns built and tested but not dispatched by default: forward+backward
-# did not beat the best pure-TF path (XLA) and Keras 3's built-in in every run of
-# `python -m tf_activations bench --sizes 20,24` (figures in the kernels' report):
-# hard_* sit at the memory floor, where XLA fuses this benchmark's fwd+bwd into one
-# pass; elu/selu/softplus lose to tf.nn's native kernels; gelu (double erfc),
-# celu and lisht (double expm1) lose to XLA. TF_ACTIVATIONS_KERNELS=all (or
-# all_kernels()) dispatches them anyway, for tests and benchmarks.
-_NOT_DISPATCHED = frozenset({"gelu", "hard_swish", "hard_sigmoid", "elu", "selu", "celu", "softplus", "lisht"})
 _BY_FN = {k.fn: k for k in list(_KERNELS.values()) + [_GELU_TANH]}
 
 _state = threading.local()
@@ -77,8 +74,8 @@ _lib_path = None
 
 
 def kernel_names() -> list:
-    """Kernel fns dispatched by default ('gelu_tanh' is gelu(approximate=True))."""
-    return sorted(k.fn for k in _BY_FN.values() if k.fn not in _NOT_DISPATCHED)
+    """Kernel fns ('gelu_tanh' is gelu(approximate=True))."""
+    return sorted(_BY_FN)
 
 
 def _pure_forced() -> bool:
@@ -145,26 +142,10 @@ def _graph_allows_kernels() -> bool:
     return not control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
-@contextlib.contextmanager
-def all_kernels():
-    """Within this block (this thread) also the kernels in _NOT_DISPATCHED run (tests, benchmarks)."""
-    _state.all = getattr(_state, "all", 0) + 1
-    try:
-        yield
-    finally:
-        _state.all -= 1
-
-
-def _all_enabled() -> bool:
-    return getattr(_state, "all", 0) > 0 or os.environ.get("TF_ACTIVATIONS_KERNELS", "") == "all"
-
-
 def _kernel_for(name, fixed):
     k = _KERNELS.get(name)
     if k is not None and k.fn == "gelu" and fixed.get("approximate"):
         k = _GELU_TANH
-    if k is not None and k.fn in _NOT_DISPATCHED and not _all_enabled():
-        return None
     return k
 
 
