@@ -12,6 +12,7 @@ fresh subprocess (VmHWM from /proc/self/status, reset before the step).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -20,6 +21,8 @@ import time
 
 # name -> (tf_activations function name, params)
 CONFIGS = {
+    "sigmoid": ("sigmoid", {}),
+    "tanh": ("tanh", {}),
     "mish": ("mish", {}),
     "swish": ("swish", {"beta": 1.0}),
     "silu": ("silu", {}),
@@ -41,6 +44,8 @@ def _keras_fn(name):
 
     a = keras.activations
     table = {
+        "sigmoid": a.sigmoid,
+        "tanh": a.tanh,
         "mish": getattr(a, "mish", None),
         "swish": getattr(a, "silu", None),
         "silu": getattr(a, "silu", None),
@@ -63,6 +68,8 @@ def _torch_fn(name):
     except Exception:
         return None
     table = {
+        "sigmoid": torch.sigmoid,
+        "tanh": torch.tanh,
         "mish": F.mish,
         "swish": F.silu,
         "silu": F.silu,
@@ -81,13 +88,20 @@ def _torch_fn(name):
 
 
 def _median_ms(call, repeats):
-    call()  # warm-up (and trace)
-    times = []
+    return _interleaved_medians({"": call}, repeats)[""]
+
+
+def _interleaved_medians(calls, repeats):
+    """Median ms of each call, timed round-robin so drift and noise hit every path alike."""
+    for call in calls.values():
+        call()  # warm-up (and trace)
+    times = {key: [] for key in calls}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        call()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) * 1e3
+        for key, call in calls.items():
+            t0 = time.perf_counter()
+            call()
+            times[key].append(time.perf_counter() - t0)
+    return {key: statistics.median(t) * 1e3 for key, t in times.items()}
 
 
 def _tf_pair(fn, jit=False):
@@ -105,19 +119,16 @@ def _tf_pair(fn, jit=False):
     return fwd, both
 
 
-def _measure_tf(fn, x, dy, repeats, jit=False, pure=False):
+def _tf_calls(fn, x, dy, jit=False, pure=False):
+    """(forward, forward+backward) thunks of ``fn`` traced for one path."""
     from tf_activations import native
 
     fwd, both = _tf_pair(fn, jit)
-    if pure:  # trace without kernels; the traced graph keeps that choice
-        with native.disabled():
-            fwd.get_concrete_function(x)
-            both.get_concrete_function(x, dy)
-    else:  # measure every kernel, including those not dispatched by default
-        with native.all_kernels():
-            fwd.get_concrete_function(x)
-            both.get_concrete_function(x, dy)
-    return _median_ms(lambda: fwd(x), repeats), _median_ms(lambda: both(x, dy), repeats)
+    # the traced graph keeps the choice made while tracing
+    with (native.disabled() if pure else contextlib.nullcontext()):
+        fwd.get_concrete_function(x)
+        both.get_concrete_function(x, dy)
+    return (lambda: fwd(x)), (lambda: both(x, dy))
 
 
 def _measure_torch(fn, n, repeats):
@@ -172,7 +183,7 @@ def _torch_times(sizes, names, quick):
 
 
 def _repeats(n, quick):
-    r = 40 if n <= 1 << 16 else 15 if n <= 1 << 20 else 5
+    r = 40 if n <= 1 << 16 else 30 if n <= 1 << 20 else 7
     return max(3, r // 3) if quick else r
 
 
@@ -206,20 +217,26 @@ def run(sizes, names, quick=False, out=sys.stdout):
         x = tf.random.stateless_normal([n], seed=[1, 2]) * 3
         dy = tf.random.stateless_normal([n], seed=[3, 4])
         reps = _repeats(n, quick)
-        cf = tf.function(lambda x: tf.raw_ops.DeepCopy(x=x))
-        cb = tf.function(lambda x, dy: (tf.raw_ops.DeepCopy(x=x), x * dy))
-        copy = (_median_ms(lambda: cf(x), reps), _median_ms(lambda: cb(x, dy), reps))
+        copy_fwd = tf.function(lambda x: tf.raw_ops.DeepCopy(x=x))
+        copy_both = tf.function(lambda x, dy: (tf.raw_ops.DeepCopy(x=x), x * dy))
+        copy_calls = ((lambda: copy_fwd(x)), (lambda: copy_both(x, dy)))
         for name in names:
             fname, kw = CONFIGS[name]
             fn = getattr(tfa, fname)
             act = tf.autograph.experimental.do_not_convert(lambda x, fn=fn, kw=kw: fn(x, **kw))
-            res = {}
-            res["kernel"] = _measure_tf(act, x, dy, reps) if have_kernels else None
-            res["graph"] = _measure_tf(act, x, dy, reps, pure=True)
-            res["xla"] = _measure_tf(act, x, dy, reps, jit=True)
+            paths = {"copy": copy_calls, "graph": _tf_calls(act, x, dy, pure=True),
+                     "xla": _tf_calls(act, x, dy, jit=True)}
+            if have_kernels:
+                paths["kernel"] = _tf_calls(act, x, dy)
             kf = _keras_fn(name)
-            res["keras"] = _measure_tf(kf, x, dy, reps) if kf is not None else None
+            if kf is not None:
+                paths["keras"] = _tf_calls(kf, x, dy)
+            thunks = {(path, i): pair[i] for path, pair in paths.items() for i in (0, 1)}
+            ms = _interleaved_medians(thunks, reps)
+            res = {path: (ms[(path, 0)], ms[(path, 1)]) if path in paths else None
+                   for path in ("kernel", "graph", "xla", "keras", "copy")}
             res["torch"] = torch_times.get(f"{name}:{log2}")
+            copy = res.pop("copy")
             best_pure = min(res["graph"][1], res["xla"][1])
             k = res["kernel"]
             cols = [f"{_fmt(v[0])}/{_fmt(v[1])}" if v else "-" for v in
@@ -241,8 +258,6 @@ import os, sys
 mode, act = sys.argv[1], sys.argv[2]
 if mode != "kernel":
     os.environ["TF_ACTIVATIONS_PURE"] = "1"
-else:
-    os.environ["TF_ACTIVATIONS_KERNELS"] = "all"
 import tensorflow as tf, keras
 import tf_activations as tfa
 from tf_activations import native
