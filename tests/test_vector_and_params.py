@@ -180,16 +180,20 @@ print(json.dumps(out))
 """
 
 
-def test_training_keeps_only_the_output_beyond_the_input():
+@pytest.mark.parametrize("path", ["pure-tf", "default"])
+def test_training_keeps_only_the_output_beyond_the_input(path):
     """Under a tape, x's buffers alive after the forward: the output y and nothing else
-    (the backward recomputes from x). Counted by TF's BFC allocator in a fresh process."""
+    (the backward recomputes from x). Counted by TF's BFC allocator in a fresh process,
+    on the pure-TF path and on the default one (the C++ kernels, where built)."""
     import json
     import os
     import subprocess
     import sys
 
-    env = dict(os.environ, TF_CPU_ALLOCATOR_USE_BFC="true", TF_CPP_MIN_LOG_LEVEL="2",
-               TF_ACTIVATIONS_PURE="1")
+    env = dict(os.environ, TF_CPU_ALLOCATOR_USE_BFC="true", TF_CPP_MIN_LOG_LEVEL="2")
+    env.pop("TF_ACTIVATIONS_PURE", None)
+    if path == "pure-tf":
+        env["TF_ACTIVATIONS_PURE"] = "1"
     done = subprocess.run([sys.executable, "-c", MEMORY_SCRIPT], env=env, capture_output=True, text=True,
                           timeout=300, check=True)
     kept = json.loads(done.stdout.strip().splitlines()[-1])
