@@ -127,18 +127,9 @@ def cmd_compare(args):
 
 def _native(which):
     def run(args):
-        try:
-            from tf_activations.native import cli as native_cli
-        except ImportError as exc:
-            print(f"'{which}' needs tf_activations.native.cli, which is not available here ({exc}).",
-                  file=sys.stderr)
-            return 2
-        main = getattr(native_cli, f"{which}_main", None)
-        if main is None:
-            print(f"'{which}' is not available: tf_activations.native.cli has no {which}_main().",
-                  file=sys.stderr)
-            return 2
-        return int(main(list(args.rest)) or 0)
+        from tf_activations.native import cli as native_cli
+
+        return int(getattr(native_cli, f"{which}_main")(list(args.rest)) or 0)
 
     return run
 
