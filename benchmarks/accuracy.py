@@ -1,12 +1,23 @@
 """Max float32 error in ulp of every elementwise activation, ours beside Keras 3's.
 
-    python benchmarks/accuracy.py
+    python benchmarks/accuracy.py            # the test grid, against mpmath
+    python benchmarks/accuracy.py --dense    # 5.6 million points, against float64
 
-Same grid and mpmath references as tests/test_numerics.py: [-100, 100] plus
-1e-30 .. 3e38 of both signs, counted where the exact result is a normal float32.
-"portable" is the float32-only mode used for TFLite (tf_activations.portable()).
+Columns: "default" is what ``tf_activations.NAME`` runs (the C++ kernel where
+one is built, see ``python -m tf_activations build``), "pure-tf" the
+tf.custom_gradient composite (XLA, TFLite, no compiler), "portable" the
+float32-only mode used for TFLite (``tf_activations.portable()``), "keras 3"
+Keras' own function for the name.
+
+The grid is tests/test_numerics.py's: [-100, 100] plus 1e-30 .. 3e38 of both
+signs, judged against 110-digit mpmath. ``--dense`` adds uniform samples on
+[-100, 100], [-10, 10], [-1, 1] and [-0.2, 0.2] and 400k log-spaced magnitudes,
+judged against tf_activations' own float64 pure-TF result (within 1e-12 of
+mpmath, tests/test_numerics.py). Errors count where the exact result is a
+normal float32.
 """
 
+import argparse
 import os
 import sys
 
@@ -20,7 +31,7 @@ import reference  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import tf_activations  # noqa: E402
-from tf_activations import keras_strings  # noqa: E402
+from tf_activations import keras_strings, native  # noqa: E402
 
 # Keras 3's function for a name, as it was before we took the name over.
 KERAS = dict(keras_strings._KERAS_ORIGINALS)
@@ -37,23 +48,48 @@ def max_ulp(fn, x, exact):
     return float(np.nanmax(err)) if err.size else 0.0, int(bad)
 
 
-def main():
-    x = reference.points("full")
-    print(f"{'activation':<15}{'tf_activations':>16}{'portable':>10}{'keras 3':>14}   (max ulp, float32, {x.size} points)")
+def dense_points(seed=0):
+    rng = np.random.default_rng(seed)
+    mags = np.geomspace(np.finfo(np.float32).tiny, 3e38, 200_000)
+    parts = [rng.uniform(-100, 100, 2_000_000), rng.uniform(-10, 10, 2_000_000), rng.uniform(-1, 1, 500_000),
+             rng.uniform(-0.2, 0.2, 500_000), mags, -mags]
+    return np.unique(np.concatenate(parts).astype(np.float32))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dense", action="store_true", help="5.6M points against the float64 path")
+    args = parser.parse_args(argv)
+    if args.dense:
+        x = dense_points()
+        source = "float64 pure-TF result"
+    else:
+        x = reference.points("full")
+        source = "mpmath"
+    print(f"kernels: {native.library_path() if native.available() else 'not built'}")
+    print(f"{'activation':<15}{'default':>9}{'pure-tf':>9}{'portable':>10}{'keras 3':>11}"
+          f"   (max ulp, float32, {x.size} points, against {source})")
     for name in sorted(reference.ELEMENTWISE):
+        fn = tf_activations.get(name)
         with np.errstate(all="ignore"):
-            exact = reference.table(name, "f", "full")
-        ours, nans = max_ulp(tf_activations.get(name), x, exact)
+            if args.dense:
+                with native.disabled():
+                    exact = np.asarray(fn(tf.constant(x.astype(np.float64))))
+            else:
+                exact = reference.table(name, "f", "full")
+        default, nans = max_ulp(fn, x, exact)
+        with native.disabled():
+            pure, pure_nans = max_ulp(fn, x, exact)
         with tf_activations.portable():
-            portable, portable_nans = max_ulp(tf_activations.get(name), x, exact)
-        assert nans == portable_nans == 0, f"{name} gave NaN for finite input"
+            portable, portable_nans = max_ulp(fn, x, exact)
+        assert nans == pure_nans == portable_nans == 0, f"{name} gave NaN for finite input"
         theirs = ""
         if name in KERAS:
             kfn = KERAS[name]
-            args = KERAS_ARGS.get(name, {})
-            err, nans = max_ulp(lambda t: kfn(t, **args), x, exact)
+            kwargs = KERAS_ARGS.get(name, {})
+            err, nans = max_ulp(lambda t: kfn(t, **kwargs), x, exact)
             theirs = f"{err:.4g}" + (f" ({nans} NaN)" if nans else "")
-        print(f"{name:<15}{ours:>16.2f}{portable:>10.2f}{theirs:>14}")
+        print(f"{name:<15}{default:>9.2f}{pure:>9.2f}{portable:>10.2f}{theirs:>11}", flush=True)
 
 
 if __name__ == "__main__":
