@@ -1,0 +1,19 @@
+"""The README's Python examples run as written, each in a fresh interpreter."""
+
+import re
+
+import pytest
+
+from conftest import REPO, run_python
+
+BLOCKS = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
+
+
+def test_readme_has_examples():
+    assert len(BLOCKS) >= 3
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
+def test_readme_example_runs(code):
+    run_python(code)
