@@ -8,12 +8,20 @@
 
 from tf_activations._registry import FUNCTIONS as _FUNCTIONS
 from tf_activations._registry import available, derivative, get, info
-from tf_activations import diagnostics, keras_strings, layers
+from tf_activations import diagnostics, keras_strings, layers, native
 from tf_activations._mode import portable
 from tf_activations.keras_strings import use_keras_builtins, use_tf_activations
 from tf_activations.plotting import plot
 
 __version__ = "0.1.0"
+
+# The kernels (where built, and unless TF_ACTIVATIONS_PURE is set) are loaded
+# now, before any model is traced: loaded lazily in the middle of tracing the
+# first model, they left a second, identical training run in the same process
+# computing activations an ulp apart (tests/test_compare.py). Loading looks in
+# the cache only (about 10 ms).
+if not native._pure_forced():
+    native.load()
 
 globals().update(_FUNCTIONS)
 hard_silu = _FUNCTIONS["hard_swish"]
