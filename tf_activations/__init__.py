@@ -19,9 +19,8 @@ __version__ = "0.1.0"
 # now, before any model is traced: loaded lazily in the middle of tracing the
 # first model, they left a second, identical training run in the same process
 # computing activations an ulp apart (tests/test_compare.py). Loading looks in
-# the cache only (about 10 ms).
-if not native._pure_forced():
-    native.load()
+# the cache only (about 10 ms); available() loads unless the pure path is forced.
+native.available()
 
 globals().update(_FUNCTIONS)
 hard_silu = _FUNCTIONS["hard_swish"]
