@@ -6,6 +6,8 @@ both signs; float64 within 1e-12 relative; gradients within 1e-5 of the closed
 form (relative above 1, absolute below).
 """
 
+import contextlib
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -21,10 +23,7 @@ FP32_ULP_BAR = 4.0
 @pytest.fixture(autouse=True, params=["default", "pure-tf"])
 def implementation(request):
     """Every check runs on the default path (the C++ kernels, where built) and on the pure-TF composite."""
-    if request.param == "pure-tf":
-        with native.disabled():
-            yield request.param
-    else:
+    with native.disabled() if request.param == "pure-tf" else contextlib.nullcontext():
         yield request.param
 
 
