@@ -98,6 +98,14 @@ def _value_and_grad(fn, x, kw, dy):
     return y, tape.gradient(y, x, output_gradients=dy)
 
 
+@pytest.fixture(autouse=True)
+def every_kernel_in_exact_mode():
+    """The kernels themselves are under test: every one is dispatched (whatever the mode would
+    pick), against the exact-mode composite."""
+    with tfa.exact(), native.every_kernel():
+        yield
+
+
 def _both(fn, *args):
     kernel = fn(*args)
     with native.disabled():

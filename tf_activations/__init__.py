@@ -9,7 +9,7 @@
 from tf_activations._registry import FUNCTIONS as _FUNCTIONS
 from tf_activations._registry import available, derivative, get, info
 from tf_activations import diagnostics, keras_strings, layers, native
-from tf_activations._mode import portable
+from tf_activations._mode import exact, is_exact, set_exact
 from tf_activations.keras_strings import use_keras_builtins, use_tf_activations
 from tf_activations.plotting import plot
 
@@ -26,5 +26,6 @@ globals().update(_FUNCTIONS)
 hard_silu = _FUNCTIONS["hard_swish"]
 
 __all__ = sorted(_FUNCTIONS) + ["hard_silu", "available", "derivative", "get", "info", "layers",
-                                "diagnostics", "keras_strings", "plot", "portable", "use_keras_builtins",
+                                "diagnostics", "keras_strings", "plot", "exact", "is_exact", "set_exact",
+                                "use_keras_builtins",
                                 "use_tf_activations"]

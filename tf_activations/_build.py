@@ -4,8 +4,13 @@ Every op goes through the same path: check the input and parameters at the
 Python boundary, then take the first implementation that applies:
 
 1. a fused C++ kernel from ``kernels/`` (see :mod:`tf_activations.native`),
-2. a ``tf.nn`` op that already has a fused kernel and a correct gradient,
-3. the declared composite wrapped in ``tf.custom_gradient``.
+   where one is built, runs on the CPU, and is measured faster than what
+   would run instead in the current precision mode (:mod:`tf_activations._mode`);
+2. an exact ``tf.nn`` op (relu, relu6, leaky_relu, exp, identity);
+3. outside exact mode, Keras' own function for a name Keras also has, so the
+   default is never slower, less exportable or less accurate than Keras;
+4. the declared composite wrapped in ``tf.custom_gradient`` (float32 in
+   float64 in exact mode, in float32 otherwise).
 
 The composite keeps only its inputs for the backward pass and recomputes
 what it needs there, so training memory is one saved tensor per activation.
@@ -19,25 +24,26 @@ import inspect
 import tensorflow as tf
 
 from tf_activations import native
-from tf_activations._mode import is_portable
+from tf_activations._mode import is_exact
 from tf_activations._spec import Activation
 
 FLOAT_DTYPES = (tf.float16, tf.bfloat16, tf.float32, tf.float64)
+_FLOAT_ENUMS = frozenset(d.as_datatype_enum for d in FLOAT_DTYPES)  # a set lookup: cheap per eager call
 _FLOAT_NAMES = "float16, bfloat16, float32, float64"
 
 
 def forward_dtype(dtype: tf.DType, spec: Activation) -> tf.DType:
     """The precision the forward pass is evaluated in.
 
-    float32 transcendental composites run in float64 and round once, which is
-    what keeps them within a few ulp of the exact result everywhere (float32
-    exp/expm1/erfc alone already lose 1-60 ulp in the tails), except in
-    portable mode (TFLite has no float64). Half types run in float32, where
-    x**3 and exp cannot overflow early.
+    In exact mode float32 transcendental composites run in float64 and round
+    once, which keeps them within 0.5 ulp of the exact result everywhere
+    (float32 exp/expm1/erfc alone lose 1-60 ulp in the tails); otherwise in
+    float32, as Keras does. Half types run in float32, where x**3 and exp
+    cannot overflow early.
     """
     if dtype in (tf.float16, tf.bfloat16):
         return tf.float32
-    if dtype == tf.float32 and spec.float64_forward and not is_portable():
+    if dtype == tf.float32 and spec.float64_forward and is_exact():
         return tf.float64
     return dtype
 
@@ -64,7 +70,7 @@ def to_float_tensor(fn_name: str, x) -> tf.Tensor:
                 f"{fn_name}() expects a floating tensor ({_FLOAT_NAMES}); "
                 f"got {type(x).__name__} that cannot become a tensor: {err}"
             ) from None
-    if x.dtype not in FLOAT_DTYPES:
+    if x.dtype.as_datatype_enum not in _FLOAT_ENUMS:
         raise TypeError(
             f"{fn_name}() expects a floating tensor ({_FLOAT_NAMES}); got {x.dtype.name}"
         )
@@ -148,15 +154,35 @@ def _check_axis(fn_name: str, x: tf.Tensor, axis: int) -> None:
         )
 
 
-def apply(spec: Activation, x, params: dict) -> tf.Tensor:
-    """Evaluates ``spec`` on ``x`` with already-bound ``params``."""
+def keras_call(spec: Activation, keras_fn):
+    """How to hand a call to Keras' own ``keras_fn``: a function of (x, params) that
+    returns None when Keras' function cannot express those parameters (a tensor
+    beta, a non-default parameter Keras lacks)."""
+    if keras_fn is None or not spec.keras_is_default:
+        return None
+    accepted = set(inspect.signature(keras_fn).parameters)
+    passed = [p.name for p in spec.params if p.name in accepted]
+    must_be_default = [p for p in spec.params if p.name not in accepted]
+
+    def call(x, params):
+        for p in must_be_default:
+            value = params[p.name]
+            if not isinstance(value, (int, float)) or value != p.default:
+                return None  # tensors, Variables, arrays and other values: ours
+        return keras_fn(x, **{name: params[name] for name in passed})
+
+    return call
+
+
+def apply(spec: Activation, x, params: dict, keras=None) -> tf.Tensor:
+    """Evaluates ``spec`` on ``x`` with already-bound ``params``; ``keras`` from :func:`keras_call`."""
     if isinstance(x, tf.RaggedTensor):
         if spec.axis_op:
             raise TypeError(
                 f"{spec.name}() works along an axis and does not take a RaggedTensor; "
                 f"pad it with x.to_tensor() (mask the padding) first"
             )
-        return tf.ragged.map_flat_values(lambda v: apply(spec, v, params), x)
+        return tf.ragged.map_flat_values(lambda v: apply(spec, v, params, keras), x)
     x = to_float_tensor(spec.name, x)
     fixed, tensors = {}, {}
     for p in spec.params:
@@ -165,13 +191,17 @@ def apply(spec: Activation, x, params: dict) -> tf.Tensor:
             tensors[p.name] = _param_tensor(spec.name, p, value, x.dtype)
         else:
             fixed[p.name] = p.check(spec.name, value)
+    exact = is_exact()
     if spec.axis_op:
         if "axis" in fixed:
             _check_axis(spec.name, x, fixed["axis"])
-        return _along_axis(spec, x, fixed)
-    y = None if is_portable() else native.dispatch(spec.name, x, fixed, tensors)
+        y = None if exact or keras is None else keras(x, {**params, **fixed})
+        return _along_axis(spec, x, fixed) if y is None else y
+    y = native.dispatch(spec.name, x, fixed, tensors, exact=exact)
     if y is None and spec.tf_kernel is not None and not tensors:
         y = spec.tf_kernel(x, **fixed)
+    if y is None and not exact and keras is not None:
+        y = keras(x, {**params, **fixed})
     if y is None:
         y = _elementwise(spec, x, fixed, tensors)
     return y
@@ -230,13 +260,21 @@ def docstring(spec: Activation) -> str:
     return "\n".join(lines)
 
 
-def make_function(spec: Activation):
-    """A plain ``def`` (so Keras can serialize it) that runs ``spec``."""
+def make_function(spec: Activation, keras_fn=None):
+    """A plain ``def`` (so Keras can serialize it) that runs ``spec``.
+
+    ``keras_fn`` is Keras' own function of the same name (TensorFlow backend),
+    run outside exact mode where no faster kernel applies.
+    """
     sig = signature(spec)
+    keras = keras_call(spec, keras_fn)
+    defaults = spec.defaults
 
     def activation(*args, **kwargs):
+        if len(args) == 1 and not kwargs:  # the common call, f(x): skip binding (eager overhead)
+            return apply(spec, args[0], dict(defaults), keras)
         x, params = bind(spec, sig, args, kwargs)
-        return apply(spec, x, params)
+        return apply(spec, x, params, keras)
 
     activation.__name__ = activation.__qualname__ = spec.name
     activation.__module__ = "tf_activations"

@@ -7,8 +7,26 @@ import difflib
 from tf_activations import _build
 from tf_activations.catalog import ACTIVATIONS
 
+
+
+def _keras_functions() -> dict:
+    """Keras' own functions under our names, as Keras ships them.
+
+    Empty on another Keras backend: those functions do not take TF tensors,
+    and ours then run their own formulas."""
+    import keras
+    from keras.src import activations
+
+    if keras.backend.backend() != "tensorflow":
+        return {}
+    table = activations.ALL_OBJECTS_DICT
+    return {spec.name: table[spec.name] for spec in ACTIVATIONS
+            if spec.keras_builtin and spec.name in table and not hasattr(table[spec.name], "spec")}
+
+
 SPECS = {spec.name: spec for spec in ACTIVATIONS}
-FUNCTIONS = {name: _build.make_function(spec) for name, spec in SPECS.items()}
+KERAS_FUNCTIONS = _keras_functions()
+FUNCTIONS = {name: _build.make_function(spec, KERAS_FUNCTIONS.get(name)) for name, spec in SPECS.items()}
 ALIASES = {alias: spec.name for spec in ACTIVATIONS for alias in spec.aliases}
 
 

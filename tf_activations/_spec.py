@@ -97,7 +97,10 @@ class Activation:
     stable for every finite input and at +-inf. ``param_derivatives`` maps a
     differentiable parameter's name to d f / d param. ``tf_kernel``, when set,
     is a ``tf.nn`` op with a fused kernel and a correct native gradient used
-    instead of the composite when it applies (returns None otherwise).
+    instead of the composite when it applies (returns None otherwise); it
+    must be as accurate as the composite, since it runs in exact mode too.
+    ``keras_builtin`` names run Keras' own function outside exact mode unless
+    ``keras_is_default`` is False.
     ``zero_centered`` means symmetric outputs (an odd function, like tanh),
     not merely outputs of both signs. ``axis_op`` marks functions of a whole axis (softmax, glu, ...), whose
     ``forward`` and ``vjp`` take the axis; ``derivative`` of those is the
@@ -125,6 +128,7 @@ class Activation:
     bounded_above: bool = False
     zero_centered: bool = False
     keras_builtin: bool = False
+    keras_is_default: bool = True  # False where Keras' own function is wrong (sparsemax)
     aliases: tuple = ()
     kinks: str = ""
     notes: str = ""
@@ -165,5 +169,6 @@ class Activation:
             "kinks": self.kinks,
             "aliases": list(self.aliases),
             "keras_builtin": self.keras_builtin,
+            "default_is_keras": self.keras_builtin and self.keras_is_default,
             "notes": self.notes,
         }

@@ -178,6 +178,7 @@ ACTIVATIONS = [
         bounded_below=True,
         bounded_above=True,
         keras_builtin=True,
+        keras_is_default=False,  # Keras 3.15's sparsemax([0.5, 0.2, -0.1, 1.0]) is [0, 0, 0, 0.25]
     ),
     Activation(
         name="glu",
