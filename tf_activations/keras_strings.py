@@ -15,11 +15,16 @@ registered under a package prefix, so a model saved with them still says
 Opt out with ``use_keras_builtins()`` (or the environment variable
 ``TF_ACTIVATIONS_KEEP_KERAS_BUILTINS=1`` before import): Keras' own functions
 come back for its names, ours stay for the rest.
+
+Under another Keras backend (``KERAS_BACKEND=jax``, ...) the table is left
+alone: these functions and layers compute with TensorFlow and would break
+Keras' own strings there.
 """
 
 from __future__ import annotations
 
 import os
+import warnings
 
 import keras
 from keras.src import activations as _keras_activations
@@ -61,7 +66,9 @@ def _serialize_plainly() -> None:
 
 
 def install(override_builtins: bool = True) -> None:
-    """Adds every name to Keras' activation table (idempotent)."""
+    """Adds every name to Keras' activation table (idempotent; only on the TensorFlow backend)."""
+    if not _tensorflow_backend():
+        return
     custom = keras.saving.get_custom_objects()
     for name, fn in _names():
         if name in _KERAS_ORIGINALS and not override_builtins:
@@ -90,6 +97,19 @@ def overrides_builtins() -> bool:
     return all(_KERAS_TABLE.get(name) is FUNCTIONS[ALIASES.get(name, name)] for name in _KERAS_ORIGINALS)
 
 
-register_serializables()
-_serialize_plainly()
-install(override_builtins=os.environ.get("TF_ACTIVATIONS_KEEP_KERAS_BUILTINS", "") in ("", "0"))
+def _tensorflow_backend() -> bool:
+    return keras.backend.backend() == "tensorflow"
+
+
+def _require_tensorflow_backend(action: str) -> bool:
+    if _tensorflow_backend():
+        return True
+    warnings.warn(f"tf_activations: Keras backend is {keras.backend.backend()!r}; {action} "
+                  f"(the functions and layers need the TensorFlow backend)", stacklevel=3)
+    return False
+
+
+if _require_tensorflow_backend("Keras' activation strings are left as they are"):
+    register_serializables()
+    _serialize_plainly()
+    install(override_builtins=os.environ.get("TF_ACTIVATIONS_KEEP_KERAS_BUILTINS", "") in ("", "0"))

@@ -12,7 +12,15 @@
   saving (e.g. a ``tf.function`` already called) are re-used by the saver: to
   export those, trace them inside :func:`disabled` or set the variable;
   Keras ``model.export`` / ``.keras`` files do not keep traced graphs;
-* the activation has no kernel, or a differentiable parameter is not a scalar.
+* the activation has no kernel, or a differentiable parameter is not a scalar;
+* the kernel is not the right one for the precision mode: outside exact mode a
+  kernel runs only where it is measured faster than Keras' own function (or,
+  for names Keras lacks, than the float32 composite) at 2^16, 2^20 and 2^24
+  elements, eager and in ``tf.function``; in exact mode only where it is as
+  accurate as the float64 composite (within 1 ulp);
+* the op would not run on a CPU: the kernels are CPU-only ops, so for a tensor
+  on a GPU/TPU (eager), or in a graph where an accelerator is visible and the
+  input is not pinned to a CPU, TensorFlow would copy to the host and back.
 
 The kernel path saves only x for the backward pass (``tf.custom_gradient``
 on the forward op run on ``stop_gradient(x)``); the backward op has its own
@@ -24,12 +32,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import os
 import threading
 
 import tensorflow as tf
 
-__all__ = ["dispatch", "available", "load", "disabled", "kernel_names", "library_path"]
+__all__ = ["dispatch", "available", "load", "disabled", "every_kernel", "kernel_names", "library_path"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +48,18 @@ class Kernel:
     param: str | None = None  # differentiable scalar parameter
     fixed: tuple = ()         # fixed float parameters, in c[] order
     consts: tuple = ()        # fixed non-float parameters implied by fn, as (name, value)
+    default: bool = False     # faster than Keras' function (or our float32 composite) at every size
+    exact: bool = False       # within 1 ulp, as the float64 composite is
+
+
+# Measured on this project's 2-core machine with `python -m tf_activations bench`
+# (fwd+bwd, y and dx returned, float32). default=True: the kernel beats Keras'
+# own function (names Keras lacks: the float32 composite) at 2^16, 2^20 and
+# 2^24 elements, eager and in tf.function. sigmoid, tanh, elu, selu and
+# softplus lose to TF's fused ops; gelu (both forms), hard_swish and
+# hard_sigmoid lose at 2^16 or 2^20. exact=True: max float32 error within 1 ulp
+# on `benchmarks/accuracy.py --dense`; sigmoid, tanh, silu/swish and selu use
+# float math (1.2-3.6 ulp).
 
 
 # Activation name -> kernel(s). A kernel runs only where the alternative is the
@@ -49,20 +70,20 @@ class Kernel:
 _KERNELS = {
     "sigmoid": Kernel("sigmoid", "sigmoid"),
     "tanh": Kernel("tanh", "tanh"),
-    "mish": Kernel("mish", "mish"),
-    "swish": Kernel("swish", "swish", param="beta"),
-    "silu": Kernel("silu", "silu"),
-    "gelu": Kernel("gelu", "gelu", consts=(("approximate", False),)),
-    "hard_swish": Kernel("hard_swish", "hard_swish"),
-    "hard_sigmoid": Kernel("hard_sigmoid", "hard_sigmoid"),
-    "elu": Kernel("elu", "elu", fixed=("alpha",)),
+    "mish": Kernel("mish", "mish", default=True, exact=True),
+    "swish": Kernel("swish", "swish", param="beta", default=True),
+    "silu": Kernel("silu", "silu", default=True),
+    "gelu": Kernel("gelu", "gelu", consts=(("approximate", False),), exact=True),
+    "hard_swish": Kernel("hard_swish", "hard_swish", exact=True),
+    "hard_sigmoid": Kernel("hard_sigmoid", "hard_sigmoid", exact=True),
+    "elu": Kernel("elu", "elu", fixed=("alpha",), exact=True),
     "selu": Kernel("selu", "selu"),
-    "celu": Kernel("celu", "celu", fixed=("alpha",)),
-    "softplus": Kernel("softplus", "softplus"),
-    "lisht": Kernel("lisht", "lisht"),
-    "snake": Kernel("snake", "snake", param="frequency"),
+    "celu": Kernel("celu", "celu", fixed=("alpha",), default=True, exact=True),
+    "softplus": Kernel("softplus", "softplus", exact=True),
+    "lisht": Kernel("lisht", "lisht", default=True, exact=True),
+    "snake": Kernel("snake", "snake", param="frequency", default=True, exact=True),
 }
-_GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),))
+_GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),), exact=True)
 
 _BY_FN = {k.fn: k for k in list(_KERNELS.values()) + [_GELU_TANH]}
 
@@ -92,6 +113,17 @@ def disabled():
         yield
     finally:
         _state.disabled -= 1
+
+
+@contextlib.contextmanager
+def every_kernel():
+    """Within this block (this thread) every built kernel is dispatched where it can run,
+    whatever the precision mode would choose: for testing and benchmarking the kernels."""
+    _state.every = getattr(_state, "every", 0) + 1
+    try:
+        yield
+    finally:
+        _state.every -= 1
 
 
 def load(path=None, reload=False):
@@ -142,6 +174,23 @@ def _graph_allows_kernels() -> bool:
     return not control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
+@functools.lru_cache(maxsize=None)
+def _accelerator_visible() -> bool:
+    """A GPU or TPU is visible to TensorFlow (asked once: devices are fixed after start-up)."""
+    return bool(tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("TPU"))
+
+
+def _runs_on_cpu(x) -> bool:
+    """Where the op on ``x`` will run: eager, x's device; in a graph, the CPU when no
+    accelerator is visible, else only if x is pinned to a CPU."""
+    if not _accelerator_visible():
+        return True
+    device = x.device
+    if not device:
+        return False  # unplaced in a graph with an accelerator: the placer prefers the GPU
+    return tf.DeviceSpec.from_string(device).device_type in (None, "CPU")
+
+
 def _kernel_for(name, fixed):
     k = _KERNELS.get(name)
     if k is not None and k.fn == "gelu" and fixed.get("approximate"):
@@ -157,13 +206,15 @@ def _static_value(t):
     return None if v is None or getattr(v, "shape", ()) != () else float(v)
 
 
-def dispatch(name, x, fixed, tensors):
+def dispatch(name, x, fixed, tensors, exact=False):
     """The kernel's result (gradient attached), or None to use the pure-TF path."""
     k = _kernel_for(name, fixed)
     if k is None or _pure_forced():
         return None
+    if not (k.exact if exact else k.default) and not getattr(_state, "every", 0):
+        return None
     lib = load()
-    if lib is None or not _graph_allows_kernels():
+    if lib is None or not _graph_allows_kernels() or not _runs_on_cpu(x):
         return None
     if k.param is not None:
         p = tensors.get(k.param)
