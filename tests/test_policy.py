@@ -1,0 +1,212 @@
+"""The precision policy: Keras' own function by default, exactness on request.
+
+Default mode: for every name Keras 3 has, on the pure path, ours returns
+exactly what Keras' function returns (values and gradients, every float
+dtype), traces no float64 op, and picks a C++ kernel only where one is
+measured faster; exact mode runs the float64 composites. Devices: no kernel
+is dispatched where the op would not run on a CPU (a GPU is simulated by
+patching the device query). Other Keras backends: Keras' table is left alone.
+"""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tf_activations as ta
+from conftest import REPO
+from tf_activations import native
+from tf_activations._registry import KERAS_FUNCTIONS, SPECS
+
+ARGS = {"threshold": {"threshold": 0.5, "default_value": -1.0}, "leaky_relu": {"negative_slope": 0.3},
+        "elu": {"alpha": 0.5}, "celu": {"alpha": 2.0}, "gelu": {"approximate": True},
+        "relu": {"negative_slope": 0.1, "max_value": 3.0, "threshold": 0.5}}
+KERAS_DEFAULT = sorted(n for n in KERAS_FUNCTIONS if SPECS[n].keras_is_default)
+
+
+def _value_and_grad(fn, x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+    return y.numpy(), tape.gradient(y, x).numpy()
+
+
+def _graph_ops(fn, x):
+    return tf.function(fn).get_concrete_function(x).graph.get_operations()
+
+
+def _has_float64(ops):
+    return any(t.dtype == tf.float64 for op in ops for t in op.outputs)
+
+
+def test_every_keras_name_has_its_keras_function():
+    assert set(KERAS_FUNCTIONS) == {n for n, s in SPECS.items() if s.keras_builtin}
+    assert KERAS_DEFAULT == sorted(set(KERAS_FUNCTIONS) - {"sparsemax"})
+
+
+CALLS = ([(n, {"threshold": 0.0, "default_value": 0.0} if n == "threshold" else {}) for n in KERAS_DEFAULT]
+         + sorted(ARGS.items()))
+
+
+@pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16, tf.float32, tf.float64], ids=lambda d: d.name)
+@pytest.mark.parametrize("name, params", CALLS, ids=[n + "".join(f"-{k}={v}" for k, v in p.items()) for n, p in CALLS])
+def test_default_pure_path_is_exactly_keras(name, params, dtype):
+    x = tf.cast(tf.constant(np.concatenate([np.linspace(-12, 12, 96), [-1e30, 1e30, 0.0, 3.0, -3.0, 1e-3,
+                                                                      -1e-3, 6.0, 7.0, 0.5, -0.5, 2.0]])
+                            .reshape(9, 12)), dtype)
+    with native.disabled():
+        ours = _value_and_grad(lambda t: ta.get(name)(t, **params), x)
+    theirs = _value_and_grad(lambda t: KERAS_FUNCTIONS[name](t, **params), x)
+    for a, b in zip(ours, theirs):  # float64 copies: NumPy's bfloat16 NaN never equals itself
+        np.testing.assert_array_equal(a.astype(np.float64), b.astype(np.float64))
+
+
+@pytest.mark.parametrize("name", sorted(SPECS))
+def test_default_graph_has_no_float64_op(name):
+    """What runs on a GPU/TPU or exports to TFLite: float32 math for float32 input."""
+    x = tf.TensorSpec([4, 6], tf.float32)
+    with native.disabled():
+        assert not _has_float64(_graph_ops(ta.get(name), x)), name
+    with ta.exact():
+        exact_ops = _graph_ops(ta.get(name), x)
+    if SPECS[name].float64_forward and SPECS[name].derivative is not None and not SPECS[name].tf_kernel:
+        assert _has_float64(exact_ops), f"{name}: exact mode should evaluate float32 in float64"
+
+
+def test_mode_switches():
+    assert not ta.is_exact()
+    with ta.exact():
+        assert ta.is_exact()
+        with ta.exact(False):
+            assert not ta.is_exact()
+        assert ta.is_exact()
+    ta.set_exact(True)
+    try:
+        assert ta.is_exact()
+        with ta.exact(False):
+            assert not ta.is_exact()
+    finally:
+        ta.set_exact(False)
+    assert not ta.is_exact()
+    with pytest.raises(TypeError, match=r"set_exact\(\) expects enabled to be a bool; got 'yes'"):
+        ta.set_exact("yes")
+    with pytest.raises(TypeError, match=r"exact\(\) expects enabled to be a bool; got 1"):
+        with ta.exact(1):
+            pass
+
+
+def test_exact_mode_is_more_accurate_where_keras_is_not():
+    """The point of exact mode: gelu(-13.1) is a normal float32 that Keras' gelu flushes to 0."""
+    import mpmath
+
+    x = tf.constant([-10.0, -13.1, 1e-8], tf.float32)
+    exact = np.array([float(v * mpmath.erfc(-v / mpmath.sqrt(2)) / 2)
+                      for v in map(mpmath.mpf, x.numpy().astype(float).tolist())])
+    with ta.exact(), native.disabled():
+        np.testing.assert_allclose(ta.gelu(x).numpy(), exact, rtol=1e-6)
+    keras_error = np.abs(KERAS_FUNCTIONS["gelu"](x).numpy() - exact) / np.abs(exact)
+    assert keras_error[1] == 1.0  # Keras' value there is 0
+
+
+def test_environment_variable_sets_exact_mode():
+    code = textwrap.dedent("""
+        import tensorflow as tf, tf_activations as ta
+        from tf_activations import native
+        assert ta.is_exact()
+        with native.disabled():
+            ops = tf.function(ta.silu).get_concrete_function(tf.TensorSpec([3], tf.float32)).graph.get_operations()
+        assert any(t.dtype == tf.float64 for op in ops for t in op.outputs)
+        print("ok")
+    """)
+    env = dict(os.environ, TF_ACTIVATIONS_EXACT="1", TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-2000:]
+
+
+# --- which kernels run in which mode ------------------------------------------------------------
+
+needs_kernels = pytest.mark.skipif(not native.available(), reason="kernels not built (python -m tf_activations build)")
+
+
+def _uses_kernel(fn, x):
+    return any(op.type == "TfaForward" for op in _graph_ops(fn, x))
+
+
+@needs_kernels
+def test_kernels_follow_the_mode():
+    x = tf.TensorSpec([1024], tf.float32)
+    default = {k.spec for name, k in native._KERNELS.items() if k.default}
+    exact = {k.spec for name, k in native._KERNELS.items() if k.exact}
+    for name in sorted({k.spec for k in native._KERNELS.values()}):
+        assert _uses_kernel(ta.get(name), x) == (name in default), name
+        with ta.exact():
+            assert _uses_kernel(ta.get(name), x) == (name in exact), name
+    # the faster-than-Keras ones, and the inexact (float-math) ones kept out of exact mode
+    assert {"mish", "silu", "celu"} <= default and not {"sigmoid", "tanh", "softplus", "elu"} & default
+    assert not {"sigmoid", "tanh", "silu", "selu"} & exact
+
+
+@needs_kernels
+def test_no_kernel_where_a_gpu_would_run_the_op(monkeypatch):
+    """A visible accelerator: an unplaced graph op goes to it, so the composite (float32) runs there."""
+    monkeypatch.setattr(native, "_accelerator_visible", lambda: True)
+    spec = tf.TensorSpec([1024], tf.float32)
+    for name in ("mish", "silu", "celu", "lisht"):
+        ops = _graph_ops(ta.get(name), spec)
+        assert not any(op.type == "TfaForward" for op in ops), name
+        assert not _has_float64(ops), name
+
+    def pinned(x):
+        with tf.device("/CPU:0"):
+            x = tf.identity(x)
+        return ta.mish(x)
+
+    assert _uses_kernel(pinned, spec)  # pinned to a CPU: the kernel is right again
+
+
+def test_device_rule_reads_the_tensors_device(monkeypatch):
+    class Placed:
+        def __init__(self, device):
+            self.device = device
+
+    monkeypatch.setattr(native, "_accelerator_visible", lambda: True)
+    assert native._runs_on_cpu(Placed("/job:localhost/replica:0/task:0/device:CPU:0"))
+    assert not native._runs_on_cpu(Placed("/job:localhost/replica:0/task:0/device:GPU:0"))
+    assert not native._runs_on_cpu(Placed("/device:TPU:0"))
+    assert not native._runs_on_cpu(Placed(""))
+    monkeypatch.setattr(native, "_accelerator_visible", lambda: False)
+    assert native._runs_on_cpu(Placed(""))
+
+
+# --- other Keras backends -----------------------------------------------------------------------
+
+@pytest.mark.slow
+def test_jax_backend_keeps_keras_strings_and_fits():
+    pytest.importorskip("jax")
+    code = textwrap.dedent("""
+        import warnings
+        import numpy as np
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import keras
+            import tf_activations
+        said = [str(w.message) for w in caught if "tf_activations" in str(w.message)]
+        assert len(said) == 1 and "'jax'" in said[0] and "TensorFlow backend" in said[0], said
+        from keras.src import activations
+        assert activations.get("mish") is activations.mish and not hasattr(activations.get("mish"), "spec")
+        x = np.random.RandomState(0).randn(64, 4).astype("float32")
+        y = (x.sum(1) > 0).astype("float32")
+        for act in ("mish", "gelu", "silu"):
+            model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(8, activation=act), keras.layers.Dense(1)])
+            model.compile("sgd", "mse")
+            history = model.fit(x, y, epochs=2, verbose=0)
+            assert np.isfinite(history.history["loss"]).all()
+        print("ok")
+    """)
+    env = dict(os.environ, KERAS_BACKEND="jax", TF_CPP_MIN_LOG_LEVEL="3", PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and done.stdout.strip().endswith("ok"), done.stderr[-3000:]
