@@ -3,21 +3,23 @@
     python benchmarks/accuracy.py            # the test grid, against mpmath
     python benchmarks/accuracy.py --dense    # 5.6 million points, against float64
 
-Columns: "default" is what ``tf_activations.NAME`` runs (the C++ kernel where
-one is built, see ``python -m tf_activations build``), "pure-tf" the
-tf.custom_gradient composite (XLA, TFLite, no compiler), "portable" the
-float32-only mode used for TFLite (``tf_activations.portable()``), "keras 3"
-Keras' own function for the name.
+Columns: "default" is what ``tf_activations.NAME`` runs in the default mode
+(a C++ kernel where one is built and dispatched, see ``python -m
+tf_activations build``; else Keras' own function for a name Keras has, else
+the float32 composite), "default-pure" the same without kernels (XLA, TFLite,
+GPUs, no compiler), "exact" and "exact-pure" the same in exact mode
+(``tf_activations.exact()``), "keras 3" Keras' own function for the name.
 
 The grid is tests/test_numerics.py's: [-100, 100] plus 1e-30 .. 3e38 of both
 signs, judged against 110-digit mpmath. ``--dense`` adds uniform samples on
 [-100, 100], [-10, 10], [-1, 1] and [-0.2, 0.2] and 400k log-spaced magnitudes,
-judged against tf_activations' own float64 pure-TF result (within 1e-12 of
-mpmath, tests/test_numerics.py). Errors count where the exact result is a
+judged against tf_activations' own float64 pure-TF exact-mode result (within
+1e-12 of mpmath, tests/test_numerics.py). Errors count where the exact result is a
 normal float32.
 """
 
 import argparse
+import contextlib
 import os
 import sys
 
@@ -31,10 +33,9 @@ import reference  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 import tf_activations  # noqa: E402
-from tf_activations import keras_strings, native  # noqa: E402
+from tf_activations import native  # noqa: E402
+from tf_activations._registry import KERAS_FUNCTIONS as KERAS  # noqa: E402
 
-# Keras 3's function for a name, as it was before we took the name over.
-KERAS = dict(keras_strings._KERAS_ORIGINALS)
 KERAS_ARGS = {"leaky_relu": {"negative_slope": 0.2}, "threshold": {"threshold": 0.0, "default_value": 0.0}}
 
 
@@ -67,29 +68,30 @@ def main(argv=None):
         x = reference.points("full")
         source = "mpmath"
     print(f"kernels: {native.library_path() if native.available() else 'not built'}")
-    print(f"{'activation':<15}{'default':>9}{'pure-tf':>9}{'portable':>10}{'keras 3':>11}"
+    columns = ("default", "default-pure", "exact", "exact-pure")
+    print(f"{'activation':<15}" + "".join(f"{c:>13}" for c in columns) + f"{'keras 3':>11}"
           f"   (max ulp, float32, {x.size} points, against {source})")
     for name in sorted(reference.ELEMENTWISE):
         fn = tf_activations.get(name)
         with np.errstate(all="ignore"):
             if args.dense:
-                with native.disabled():
+                with tf_activations.exact(), native.disabled():
                     exact = np.asarray(fn(tf.constant(x.astype(np.float64))))
             else:
                 exact = reference.table(name, "f", "full")
-        default, nans = max_ulp(fn, x, exact)
-        with native.disabled():
-            pure, pure_nans = max_ulp(fn, x, exact)
-        with tf_activations.portable():
-            portable, portable_nans = max_ulp(fn, x, exact)
-        assert nans == pure_nans == portable_nans == 0, f"{name} gave NaN for finite input"
+        cells = []
+        for column in columns:
+            with tf_activations.exact(column.startswith("exact")):
+                with native.disabled() if column.endswith("pure") else contextlib.nullcontext():
+                    err, nans = max_ulp(fn, x, exact)
+            cells.append(f"{err:.2f}" + (f" ({nans} NaN)" if nans else ""))
         theirs = ""
         if name in KERAS:
             kfn = KERAS[name]
             kwargs = KERAS_ARGS.get(name, {})
             err, nans = max_ulp(lambda t: kfn(t, **kwargs), x, exact)
             theirs = f"{err:.4g}" + (f" ({nans} NaN)" if nans else "")
-        print(f"{name:<15}{default:>9.2f}{pure:>9.2f}{portable:>10.2f}{theirs:>11}", flush=True)
+        print(f"{name:<15}" + "".join(f"{c:>13}" for c in cells) + f"{theirs:>11}", flush=True)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,15 @@
-"""Benchmark: fused kernels vs the pure-TF paths, Keras 3, torch and a plain copy.
+"""Benchmarks: the default against Keras' own functions on every path, and the kernels.
 
-    python -m tf_activations bench [--sizes 20,24] [--activations mish,gelu] [--quick] [--no-memory]
+    python -m tf_activations bench [--sizes 16,20,24] [--activations mish,gelu] [--quick]
+    python -m tf_activations bench --kernels [--no-memory]   # kernels vs pure TF, XLA, Keras, torch
+
+The default table ("takeover") times, for every name Keras 3 also has,
+``tf_activations.NAME`` against ``keras.activations.NAME`` on each path a user
+can be on: eager, ``tf.function`` with the kernels (where built) and without,
+XLA, and float16 (what a mixed_float16 layer computes in); ratio = ours / Keras,
+forward+backward with y and dx both returned, round-robin in one process.
+"plain" is ours in ``tf.function`` over the fastest plain float32 formula of
+the function (graph or XLA) a user could write instead.
 
 Every path runs in the same process, side by side, under ``tf.function``
 (graph mode) except torch; times are medians of repeated calls. The
@@ -104,6 +113,42 @@ def _interleaved_medians(calls, repeats):
     return {key: statistics.median(t) * 1e3 for key, t in times.items()}
 
 
+# Keras names with the arguments both sides take; gelu_tanh is gelu(approximate=True).
+TAKEOVER = {
+    "sigmoid": {}, "tanh": {}, "softsign": {}, "log_sigmoid": {}, "hard_sigmoid": {}, "hard_tanh": {},
+    "sparse_sigmoid": {}, "relu": {}, "relu6": {}, "leaky_relu": {"negative_slope": 0.2}, "elu": {"alpha": 1.0},
+    "selu": {}, "celu": {"alpha": 1.0}, "softplus": {}, "squareplus": {"b": 4}, "sparse_plus": {},
+    "threshold": {"threshold": 0.0, "default_value": 0.0}, "exponential": {}, "linear": {},
+    "silu": {}, "swish": {}, "mish": {}, "gelu": {"approximate": False}, "gelu_tanh": {"approximate": True},
+    "hard_swish": {}, "hard_shrink": {"threshold": 0.5}, "soft_shrink": {"threshold": 0.5},
+    "tanh_shrink": {}, "softmax": {"axis": -1}, "log_softmax": {"axis": -1}, "glu": {"axis": -1},
+}
+_SQRT_2_OVER_PI = 0.7978845608028654
+
+# The plain float32 formula a user would write instead of each kernel name.
+PLAIN = {
+    "sigmoid": lambda x: 1.0 / (1.0 + _tf().exp(-x)),
+    "tanh": lambda x: _tf().tanh(x),
+    "mish": lambda x: x * _tf().tanh(_tf().math.softplus(x)),
+    "silu": lambda x: x * _tf().sigmoid(x),
+    "swish": lambda x: x * _tf().sigmoid(x),
+    "gelu": lambda x: 0.5 * x * (1.0 + _tf().math.erf(x * 0.7071067811865476)),
+    "gelu_tanh": lambda x: 0.5 * x * (1.0 + _tf().tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x * x * x))),
+    "hard_swish": lambda x: x * _tf().nn.relu6(x + 3.0) / 6.0,
+    "hard_sigmoid": lambda x: _tf().nn.relu6(x + 3.0) / 6.0,
+    "elu": lambda x: _tf().where(x > 0, x, _tf().math.expm1(x)),
+    "selu": lambda x: 1.0507009873554805 * _tf().where(x > 0, x, 1.6732632423543772 * _tf().math.expm1(x)),
+    "celu": lambda x: _tf().where(x > 0, x, _tf().math.expm1(x)),
+    "softplus": lambda x: _tf().math.softplus(x),
+}
+
+
+def _tf():
+    import tensorflow as tf
+
+    return tf
+
+
 def _tf_pair(fn, jit=False):
     import tensorflow as tf
 
@@ -129,6 +174,85 @@ def _tf_calls(fn, x, dy, jit=False, pure=False):
         fwd.get_concrete_function(x)
         both.get_concrete_function(x, dy)
     return (lambda: fwd(x)), (lambda: both(x, dy))
+
+
+def _eager_both(fn, x, dy):
+    import tensorflow as tf
+
+    def both():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = fn(x)
+        return y, tape.gradient(y, x, output_gradients=dy)
+
+    return both
+
+
+def _takeover_repeats(n, quick):
+    r = 150 if n <= 1 << 16 else 40 if n <= 1 << 20 else 9
+    return max(5, r // 3) if quick else r
+
+
+def takeover(sizes, names, quick=False, out=sys.stdout):
+    """Prints ours / Keras per path (fwd+bwd, y and dx returned); returns {(name, log2, path): ratio}."""
+    import tensorflow as tf
+
+    import tf_activations as tfa
+    from tf_activations import native
+    from tf_activations._registry import KERAS_FUNCTIONS
+
+    print(f"kernels: {native.library_path() if native.available() else 'not built or disabled: the kernel column is the pure path'}",
+          file=out)
+    print("ours / Keras, fwd+bwd (y and dx returned), median ms ratio, round-robin; > 1.05 is a loss. "
+          "plain: ours (tf.function) / fastest plain float32 formula (graph or XLA)", file=out)
+    paths = ("eager", "graph", "graph-pure", "xla", "float16")
+    print(f"{'activation':<13}{'N':>5}" + "".join(f"{p:>11}" for p in paths) + f"{'plain':>8}"
+          f"{'keras ms':>10}", file=out)
+    ratios = {}
+    for log2 in sizes:
+        n = 1 << log2
+        x32 = tf.random.stateless_normal([n // 64, 64], seed=[1, 2]) * 3
+        dy32 = tf.random.stateless_normal([n // 64, 64], seed=[3, 4])
+        x16, dy16 = tf.cast(x32, tf.float16), tf.cast(dy32, tf.float16)
+        reps = _takeover_repeats(n, quick)
+        for name in names:
+            kwargs = TAKEOVER[name]
+            fname = "gelu" if name == "gelu_tanh" else name
+            ours_fn, keras_fn = getattr(tfa, fname), KERAS_FUNCTIONS[fname]
+            ours = tf.autograph.experimental.do_not_convert(lambda x, f=ours_fn, kw=kwargs: f(x, **kw))
+            keras = tf.autograph.experimental.do_not_convert(lambda x, f=keras_fn, kw=kwargs: f(x, **kw))
+            thunks = {
+                ("eager", "ours"): _eager_both(ours, x32, dy32),
+                ("eager", "keras"): _eager_both(keras, x32, dy32),
+                ("graph", "ours"): _tf_calls(ours, x32, dy32)[1],
+                ("graph", "keras"): _tf_calls(keras, x32, dy32)[1],
+                ("graph-pure", "ours"): _tf_calls(ours, x32, dy32, pure=True)[1],
+                ("xla", "ours"): _tf_calls(ours, x32, dy32, jit=True)[1],
+                ("xla", "keras"): _tf_calls(keras, x32, dy32, jit=True)[1],
+                ("float16", "ours"): _tf_calls(ours, x16, dy16)[1],
+                ("float16", "keras"): _tf_calls(keras, x16, dy16)[1],
+            }
+            plain = PLAIN.get(name)
+            if plain is not None:
+                plain = tf.autograph.experimental.do_not_convert(plain)
+                thunks[("plain", "graph")] = _tf_calls(plain, x32, dy32)[1]
+                thunks[("plain", "xla")] = _tf_calls(plain, x32, dy32, jit=True)[1]
+            ms = _interleaved_medians(thunks, reps)
+            cells = []
+            for path in paths:
+                theirs = ms[("graph" if path == "graph-pure" else path, "keras")]
+                ratios[(name, log2, path)] = ms[(path, "ours")] / theirs
+                cells.append(f"{ratios[(name, log2, path)]:>11.2f}")
+            best_plain = min(ms[("plain", "graph")], ms[("plain", "xla")]) if plain is not None else None
+            plain_cell = f"{ms[('graph', 'ours')] / best_plain:>8.2f}" if best_plain else f"{'-':>8}"
+            print(f"{name:<13}{'2^' + str(log2):>5}" + "".join(cells) + plain_cell +
+                  f"{ms[('graph', 'keras')]:>10.3f}", file=out, flush=True)
+    worst = max(ratios.items(), key=lambda kv: kv[1]) if ratios else None
+    if worst:
+        (name, log2, path), r = worst
+        print(f"worst: {name} 2^{log2} {path} {r:.2f} "
+              f"({sum(v > 1.05 for v in ratios.values())} of {len(ratios)} ratios above 1.05)", file=out)
+    return ratios
 
 
 def _measure_torch(fn, n, repeats):
@@ -317,17 +441,25 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tf_activations bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=None, help="log2 sizes, comma separated (default 16,20,24)")
-    parser.add_argument("--activations", default=None, help=f"comma separated, from {','.join(CONFIGS)}")
+    parser.add_argument("--activations", default=None,
+                        help=f"comma separated; default: all of the table's (takeover: {','.join(TAKEOVER)}; "
+                             f"--kernels: {','.join(CONFIGS)})")
     parser.add_argument("--quick", action="store_true", help="2^16 and 2^20, fewer repeats")
-    parser.add_argument("--no-memory", action="store_true", help="skip the training-step memory table")
+    parser.add_argument("--kernels", action="store_true",
+                        help="the kernel table (kernel vs pure graph, XLA, Keras, torch, a copy) and memory")
+    parser.add_argument("--no-memory", action="store_true", help="with --kernels: skip the training-step memory table")
     parser.add_argument("--memory-activations", default="mish,gelu,swish",
-                        help="activations for the memory table")
+                        help="with --kernels: activations for the memory table")
     args = parser.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else ([16, 20] if args.quick else [16, 20, 24])
-    names = args.activations.split(",") if args.activations else list(CONFIGS)
-    unknown = [n for n in names if n not in CONFIGS]
+    table = CONFIGS if args.kernels else TAKEOVER
+    names = args.activations.split(",") if args.activations else list(table)
+    unknown = [n for n in names if n not in table]
     if unknown:
-        parser.error(f"unknown activations {unknown}; choose from {list(CONFIGS)}")
+        parser.error(f"unknown activations {unknown}; choose from {list(table)}")
+    if not args.kernels:
+        takeover(sizes, names, quick=args.quick)
+        return 0
     run(sizes, names, quick=args.quick)
     if not args.no_memory:
         memory(args.memory_activations.split(","))
