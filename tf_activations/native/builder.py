@@ -160,7 +160,12 @@ def compiler_identity(cmd) -> dict:
     try:
         done = subprocess.run([cmd[0], "--version"], capture_output=True, text=True, timeout=60,
                               env=_compiler_env(), stdin=subprocess.DEVNULL)
-        version = (done.stdout.strip().splitlines() or [""])[0] + f" (exit {done.returncode})"
+        version = (done.stdout.strip().splitlines() or [""])[0]
+        # GCC starts with the name it was called by ("g++ (Debian 12.2.0-14) 12.2.0"): not part of its identity
+        name = os.path.basename(cmd[0])
+        if version.startswith(name + " "):
+            version = version[len(name):].lstrip()
+        version += f" (exit {done.returncode})"
     except (OSError, subprocess.SubprocessError) as err:
         version = f"unknown ({type(err).__name__})"
     return {"path": os.path.realpath(cmd[0]), "args": list(cmd[1:]), "version": version}
