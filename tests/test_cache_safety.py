@@ -174,6 +174,18 @@ def test_umask_000_build_creates_private_directories_and_lock(cache, tmp_path, m
     assert manifest["sha256"] == builder._sha256(path)
 
 
+@pytest.mark.parametrize("how", ["mode 0777", "another owner"])
+def test_build_refuses_a_cache_others_can_write_and_creates_nothing(cache, monkeypatch, how):
+    cache.mkdir()
+    if how == "mode 0777":
+        cache.chmod(0o777)
+    else:
+        monkeypatch.setattr(builder, "_uid", lambda: os.geteuid() + 1)
+    with pytest.raises(builder.UnsafeCache, match="writable by group or others|not by you"):
+        builder.build(["generic"], verbose=False)
+    assert list(cache.iterdir()) == []
+
+
 def test_planted_library_is_not_loaded_at_import(cache, no_ops_so, tmp_path):
     path = _plant(no_ops_so)
     cache.chmod(0o777)

@@ -448,8 +448,9 @@ def build(variants=None, sanitize: bool | None = None, force: bool = False, verb
     def all_cached():
         return not force and all(_cached(d / f"_tfa_ops_{v}.so", ident(v)) for v in variants)
 
+    if os.path.isdir(d.parent):
+        check_private_dir(d.parent)  # before anything is created in it
     if os.path.isdir(d):
-        check_private_dir(d.parent)
         check_private_dir(d)
         if all_cached():  # no lock needed, so a read-only cache that has everything is fine
             for v in variants:
