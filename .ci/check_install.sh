@@ -20,6 +20,7 @@ step "building the sdist and, from it, the wheel"
 (cd "$repo" && python -m build --outdir "$work/dist" . >"$work/build.log" 2>&1) || { tail -40 "$work/build.log"; exit 1; }
 sdist="$(ls "$work"/dist/*.tar.gz)"
 wheel="$(ls "$work"/dist/*.whl)"
+version="$(basename "$wheel" | cut -d- -f2)"
 tar -tzf "$sdist" >"$work/sdist.txt"
 python -m zipfile -l "$wheel" >"$work/wheel.txt"
 for f in kernels/activation_ops.cc kernels/activations.h; do
@@ -27,12 +28,32 @@ for f in kernels/activation_ops.cc kernels/activations.h; do
     grep -q "tf_activations/native/$f" "$work/wheel.txt" || { echo "check_install: $f missing from $wheel"; exit 1; }
 done
 
+# TensorFlow only through extras: installing next to tensorflow-cpu / tensorflow[and-cuda] adds none
+python - "$wheel" <<'PY'
+import re, sys, zipfile
+
+with zipfile.ZipFile(sys.argv[1]) as z:
+    meta = z.read(next(n for n in z.namelist() if n.endswith(".dist-info/METADATA"))).decode()
+requires = re.findall(r"^Requires-Dist: (.*)$", meta, re.M)
+hard = [r for r in requires if "extra ==" not in r]
+assert not [r for r in hard if r.lower().startswith("tensorflow")], hard
+assert any(r.startswith("tensorflow>=") and 'extra == "tf"' in r for r in requires), requires
+assert any(r.startswith("tensorflow-cpu>=") and 'extra == "cpu"' in r for r in requires), requires
+assert re.search(r"^License-Expression: Apache-2.0$", meta, re.M), "license metadata"
+print("check_install: requires", ", ".join(hard), "(TensorFlow from the [tf] or [cpu] extra)")
+PY
+
 check() {  # $1: wheel|sdist, $2: the file to install
     local kind="$1" venv="$work/venv-$1" cache="$work/cache-$1" outside="$work/outside-$1"
     python -m venv "$venv"
     local site
     site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
     echo "$host_site" >"$site/_tfa_reuse_test_env.pth"  # TF, Keras, pytest...: no second TensorFlow
+    if [ "$kind" = wheel ]; then  # with TensorFlow present, a normal install adds only this package
+        local would
+        would="$("$venv/bin/python" -m pip install --dry-run "$2" 2>/dev/null | grep '^Would install' || true)"
+        [ "$would" = "Would install tf-activations-$version" ] || { echo "check_install: pip would: $would"; exit 1; }
+    fi
     step "$kind: pip install --no-deps $(basename "$2")"
     "$venv/bin/python" -m pip install -q --no-deps "$2" >"$work/pip-$kind.log" 2>&1 || { tail -40 "$work/pip-$kind.log"; exit 1; }
     mkdir -p "$outside" && cd "$outside"
