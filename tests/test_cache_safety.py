@@ -265,6 +265,15 @@ def test_shared_object_without_the_ops_leaves_kernels_unavailable(cache, no_ops_
     assert native.library_path() is None
 
 
+def test_tensorflow_too_old_for_the_kernels_is_one_clear_message(cache, monkeypatch, capsys):
+    monkeypatch.setattr(builder, "_tf_flags", lambda: ("2.20.0", [], []))
+    assert native_cli.build_main(["--variant", "generic"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == ("tf-activations: error: the kernels need TensorFlow 2.21 or later (the Eigen in TF "
+                           "2.20.0 cannot compile them); the pure-TF path stays in use")
+    assert not cache.exists()
+
+
 # --- 6. the compiler's identity ----------------------------------------------------
 def test_cxx_spelling_does_not_change_the_cache_or_the_compiler_identity(cache, monkeypatch):
     gxx = shutil.which("g++")

@@ -39,6 +39,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import signal
@@ -64,6 +65,11 @@ _ELF_MAGIC = b"\x7fELF"
 _MIN_LIBRARY_SIZE = 64  # an ELF header; a real library is megabytes
 EXPECTED_OPS = ("tfa_forward", "tfa_backward")
 _REBUILD = "rebuild it with `tf-activations build --force`"
+
+
+# TF 2.16-2.20 ship an Eigen without packet log1p for double, which the kernels use: g++ fails
+# with pages of template errors (checked with 2.16.2, 2.18 and 2.20.0); 2.21 compiles them.
+KERNELS_MIN_TF = (2, 21)
 
 
 class BuildError(RuntimeError):
@@ -438,6 +444,10 @@ def build(variants=None, sanitize: bool | None = None, force: bool = False, verb
     cmd = compiler_command()
     build_id = None if cmd is None else compiler_identity(cmd)
     version, cflags, lflags = _tf_flags()
+    found = re.match(r"(\d+)\.(\d+)", version)
+    if found and tuple(map(int, found.groups())) < KERNELS_MIN_TF:
+        raise BuildError(f"the kernels need TensorFlow {'.'.join(map(str, KERNELS_MIN_TF))} or later (the Eigen in "
+                         f"TF {version} cannot compile them); the pure-TF path stays in use")
     variants = list(dict.fromkeys(variants or host_variants()))
     d = library_dir(sanitize)
     log = (lambda *a: print(*a, file=sys.stderr)) if verbose else (lambda *a: None)
