@@ -322,7 +322,8 @@ def test_read_only_cache_with_everything_built_is_fine(cache, monkeypatch, capsy
     _read_only(monkeypatch)
     assert native_cli.build_main(["--variant", "generic"]) == 0
     out, err = capsys.readouterr()
-    assert "cached" in err and len(err.splitlines()) == 1 and out.strip().endswith("_tfa_ops_generic.so")
+    assert err.startswith("tf_activations: already built and valid (generic) in ") and len(err.splitlines()) == 1
+    assert out.strip().endswith("_tfa_ops_generic.so")
 
 
 def test_read_only_cache_that_needs_a_build_is_one_clear_error(cache, monkeypatch, capsys):

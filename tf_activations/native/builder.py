@@ -463,8 +463,7 @@ def build(variants=None, sanitize: bool | None = None, force: bool = False, verb
     if os.path.isdir(d):
         check_private_dir(d)
         if all_cached():  # no lock needed, so a read-only cache that has everything is fine
-            for v in variants:
-                log(f"tf_activations: cached {d / f'_tfa_ops_{v}.so'}")
+            log(f"tf_activations: already built and valid ({', '.join(variants)}) in {d}")
             return _best(d, variants, sanitize)
     if cmd is None:
         raise BuildError("no C++ compiler found (set CXX, or install g++); the pure-TF path stays in use")
