@@ -159,7 +159,9 @@ def test_names_are_passed_the_same_way_everywhere(tmp_path, capsys, monkeypatch)
     assert cli.main(["plot", "relu", "gelu", "--out", out]) == 0  # the positional spelling stays
     assert seen.pop("plot") == ["relu", "gelu"]
     assert cli.main(["gallery", "--names", "relu,mish", "--out", str(tmp_path / "g")]) == 0
-    assert seen["gallery"] == ["relu", "mish"]
+    assert seen.pop("gallery") == ["relu", "mish"]
+    assert cli.main(["gallery", "--names", "relu", "mish", "--out", str(tmp_path / "g")]) == 0  # as before
+    assert seen.pop("gallery") == ["relu", "mish"]
     for option in ("--names", "--activations"):  # --activations stays as an alias
         assert cli.main(["compare", option, "relu,gelu", "--out", "", "--quiet"]) == 0
         assert seen.pop("compare") == ["relu", "gelu"]

@@ -203,8 +203,8 @@ def _native(which):
     return run
 
 
-def _names_option(p, help_text, default=None):
-    p.add_argument("--names", action="append", default=default, metavar="NAMES", help=help_text)
+def _names_option(p, help_text, dest="names"):
+    p.add_argument("--names", dest=dest, nargs="+", action="extend", metavar="NAMES", help=help_text)
 
 
 def make_parser():
@@ -232,8 +232,7 @@ def make_parser():
     p = sub.add_parser("plot", help="draw activations and their derivatives into a PNG")
     p.add_argument("names", nargs="*", metavar="NAMES",
                    help="names, space- or comma-separated (the same as --names)")
-    p.add_argument("--names", dest="names_opt", action="append", metavar="NAMES",
-                   help="names to draw, comma-separated (repeatable)")
+    _names_option(p, "names to draw, comma- or space-separated", dest="names_opt")
     p.add_argument("--out", help="the PNG to write; its folder must exist (default: NAMES joined by _ .png)")
     p.add_argument("--x-range", nargs=2, type=float, default=(-6.0, 6.0), metavar=("LOW", "HIGH"),
                    help="the x interval drawn (default: -6 6)")
@@ -243,7 +242,7 @@ def make_parser():
 
     p = sub.add_parser("gallery", help="a PNG per activation and an index.html table")
     p.add_argument("--out", default="gallery", help="the folder to write, created if missing (default: gallery)")
-    _names_option(p, "only these, comma-separated (repeatable; default: every activation)")
+    _names_option(p, "only these, comma- or space-separated (default: every activation)")
     p.set_defaults(func=cmd_gallery)
 
     d = compare.DEFAULTS
