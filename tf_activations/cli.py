@@ -266,7 +266,7 @@ def make_parser():
     p.add_argument("--samples", type=int, default=d["samples"],
                    help="points generated for spirals/checkerboard (default: %(default)s)")
     p.add_argument("--seed", type=int, default=d["seed"],
-                   help="seed of the data split and the weights (default: %(default)s)")
+                   help="seed of the dataset and of Keras (weights, shuffling) (default: %(default)s)")
     p.add_argument("--out", default="compare_out",
                    help="folder for table.txt, results.json and the plots; '' for none (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
