@@ -16,12 +16,14 @@ from conftest import REPO
 FAKE_CXX = """\
 #!{python}
 import os, sys, time
+if sys.argv[1:] == ["--version"]:
+    sys.exit(print("fake-g++ 1.0"))
 out = sys.argv[sys.argv.index("-o") + 1]
 with open(os.environ["FAKE_CXX_LOG"], "a") as log:
     log.write(f"start {{time.time()}}\\n")
 time.sleep(1.5)
-with open(out, "w") as f:
-    f.write("stand-in library")
+with open(out, "wb") as f:
+    f.write(b"\\x7fELF stand-in library" + bytes(64))
 with open(os.environ["FAKE_CXX_LOG"], "a") as log:
     log.write(f"end {{time.time()}}\\n")
 """
@@ -49,7 +51,7 @@ def test_two_concurrent_builds_compile_once(tmp_path):
     paths = {out.strip().splitlines()[-1] for out, _ in outs}
     assert len(paths) == 1, paths
     library = pathlib.Path(paths.pop())
-    assert library.read_text() == "stand-in library"
+    assert library.read_bytes().startswith(b"\x7fELF stand-in library")
     # the second builder waited for the lock, then found the first one's library
     assert [line.split()[0] for line in log.read_text().splitlines()] == ["start", "end"]
     leftovers = [p.name for p in library.parent.iterdir() if p.name.startswith(".generic-")]

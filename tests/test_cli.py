@@ -1,5 +1,6 @@
 """python -m tf_activations: commands run in-process via cli.main(argv); one subprocess smoke test."""
 
+import argparse
 import os
 import subprocess
 import sys
@@ -42,7 +43,8 @@ def test_info(capsys):
 def test_unknown_name_prints_the_registry_error_and_exits_2(capsys):
     assert cli.main(["info", "mishh"]) == 2
     err = capsys.readouterr().err
-    assert "unknown activation name 'mishh'" in err and "Did you mean 'mish'" in err
+    assert err.startswith("tf-activations: error: unknown activation name 'mishh'")
+    assert "Did you mean 'mish'" in err
     assert "Traceback" not in err
     assert cli.main(["plot", "relu,nope", "--out", os.devnull]) == 2
 
@@ -90,3 +92,130 @@ def test_smoke_subprocess():
                          text=True, env=env, cwd=ROOT, timeout=120)
     assert out.returncode == 2
     assert "unknown activation name 'nope'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"tf-activations {tf_activations.__version__}"
+
+
+def test_every_option_of_every_command_has_help():
+    parser = cli.make_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    missing = []
+    for command, p in [("", parser)] + list(sub.choices.items()):
+        for action in p._actions:
+            if isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)):
+                continue
+            if not (action.help or "").strip():
+                missing.append(f"{command} {action.dest}")
+    assert missing == []
+    from tf_activations.native import cli as native_cli
+
+    with pytest.raises(SystemExit):
+        native_cli.build_main(["--help"])
+
+
+def test_console_script_is_declared():
+    pyproject = os.path.join(ROOT, "pyproject.toml")
+    if os.path.exists(pyproject):  # a checkout (no tomllib on Python 3.10)
+        with open(pyproject) as f:
+            text = f.read()
+        section = text.split("[project.scripts]", 1)[1].split("\n[", 1)[0]
+        scripts = dict(tuple(part.strip().strip('"') for part in line.split("=", 1))
+                       for line in section.strip().splitlines() if "=" in line)
+    else:  # the tests run against an installed package (.ci/check_install.sh)
+        from importlib.metadata import entry_points
+
+        scripts = {e.name: e.value for e in entry_points(group="console_scripts") if e.name == "tf-activations"}
+    assert scripts == {"tf-activations": "tf_activations.cli:main"}
+
+
+def test_names_are_passed_the_same_way_everywhere(tmp_path, capsys, monkeypatch):
+    seen = {}
+
+    def fake_plot(names, **kwargs):
+        seen["plot"] = names
+        import matplotlib.pyplot as plt
+
+        return plt.figure()
+
+    from tf_activations import compare, plotting
+
+    monkeypatch.setattr(plotting, "plot", fake_plot)
+    def fake_gallery(out, names=None):
+        os.makedirs(out, exist_ok=True)
+        seen["gallery"] = names
+        return os.path.join(out, "index.html")
+
+    monkeypatch.setattr(plotting, "render_gallery", fake_gallery)
+    monkeypatch.setattr(compare, "run", lambda activations, **kw: seen.setdefault("compare", activations) and [])
+    monkeypatch.setattr(compare, "format_table", lambda results: "")
+    out = str(tmp_path / "p.png")
+    assert cli.main(["plot", "--names", "relu,gelu", "--names", "hard_silu", "--out", out]) == 0
+    assert seen.pop("plot") == ["relu", "gelu", "hard_swish"]
+    assert cli.main(["plot", "relu", "gelu", "--out", out]) == 0  # the positional spelling stays
+    assert seen.pop("plot") == ["relu", "gelu"]
+    assert cli.main(["gallery", "--names", "relu,mish", "--out", str(tmp_path / "g")]) == 0
+    assert seen.pop("gallery") == ["relu", "mish"]
+    assert cli.main(["gallery", "--names", "relu", "mish", "--out", str(tmp_path / "g")]) == 0  # as before
+    assert seen.pop("gallery") == ["relu", "mish"]
+    for option in ("--names", "--activations"):  # --activations stays as an alias
+        assert cli.main(["compare", option, "relu,gelu", "--out", "", "--quiet"]) == 0
+        assert seen.pop("compare") == ["relu", "gelu"]
+
+
+def _one_line_error(capsys, expected):
+    err = capsys.readouterr().err
+    assert err.startswith("tf-activations: error: ") and expected in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_gallery_name_leaves_no_folder(tmp_path, capsys):
+    out = tmp_path / "gallery"
+    assert cli.main(["gallery", "--names", "nosuch", "--out", str(out)]) == 2
+    _one_line_error(capsys, "unknown activation name 'nosuch'")
+    assert not out.exists()
+
+
+def test_bad_out_paths_are_errors_not_tracebacks(tmp_path, capsys):
+    a_file = tmp_path / "file"
+    a_file.write_text("")
+    assert cli.main(["plot", "relu", "--out", str(tmp_path / "missing" / "p.png")]) == 2
+    _one_line_error(capsys, "does not exist")
+    assert cli.main(["plot", "relu", "--out", str(tmp_path)]) == 2
+    _one_line_error(capsys, "is a folder")
+    assert cli.main(["gallery", "--names", "relu", "--out", str(a_file)]) == 2
+    _one_line_error(capsys, "is not a folder")
+    assert cli.main(["gallery", "--names", "relu", "--out", str(a_file / "sub")]) == 2
+    _one_line_error(capsys, "cannot be created")
+    assert cli.main(["compare", "--names", "relu", "--out", str(a_file), "--quiet"]) == 2
+    _one_line_error(capsys, "is not a folder")
+    assert not (tmp_path / "missing").exists()
+
+
+def test_missing_plot_extra_is_an_error_and_leaves_nothing(tmp_path, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib now fails
+    out = tmp_path / "gallery"
+    assert cli.main(["gallery", "--names", "relu", "--out", str(out)]) == 2
+    _one_line_error(capsys, "pip install 'tf-activations[plot]'")
+    assert not out.exists()
+    assert cli.main(["plot", "relu", "--out", str(tmp_path / "p.png")]) == 2
+    _one_line_error(capsys, "pip install 'tf-activations[plot]'")
+
+
+def test_closed_pipe_is_quiet():
+    """`tf-activations list | head -1`: the reader is gone before anything is written."""
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""),
+               TF_CPP_MIN_LOG_LEVEL="3")
+    read, write = os.pipe()
+    os.close(read)
+    try:
+        done = subprocess.run([sys.executable, "-m", "tf_activations", "list", "--full"], stdout=write,
+                              stderr=subprocess.PIPE, text=True, env=env, cwd=ROOT, timeout=120)
+    finally:
+        os.close(write)
+    assert done.returncode == 141, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr

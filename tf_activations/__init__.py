@@ -6,6 +6,17 @@
     tf_activations.info("mish"); tf_activations.derivative("mish", x)
 """
 
+try:
+    import tensorflow as _tf  # noqa: F401  (TensorFlow comes from an extra, so say which)
+except ImportError as _err:
+    if _err.name != "tensorflow":
+        raise
+    raise ImportError(
+        "tf-activations needs TensorFlow 2.16 or later, which is not installed: "
+        "pip install 'tf-activations[tf]' (or 'tf-activations[cpu]' for tensorflow-cpu; an "
+        "environment that already has tensorflow, tensorflow-cpu or tensorflow[and-cuda] keeps it)",
+        name="tensorflow") from None
+
 from tf_activations._registry import FUNCTIONS as _FUNCTIONS
 from tf_activations._registry import available, derivative, get, info
 from tf_activations import diagnostics, keras_strings, layers, native

@@ -1,4 +1,10 @@
-"""``python -m tf_activations``: list, info, plot, gallery, compare, build, bench."""
+"""``tf-activations`` (or ``python -m tf_activations``): list, info, plot, gallery, compare, build, bench.
+
+Names are passed the same way everywhere: ``--names a,b`` (repeatable, comma- or
+space-separated); ``plot NAMES`` and ``compare --activations`` are kept as aliases.
+Anything a user can get wrong (a name, a path, a missing extra) is one line
+``tf-activations: error: ...`` on stderr and exit status 2, never a traceback.
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,63 @@ import sys
 import textwrap
 import time
 
+PROG = "tf-activations"
+
+
+class UsageError(Exception):
+    """A mistake in the command line that is found after parsing (exit 2)."""
+
 
 def _names(values):
     """Names from ``a b`` or ``a,b`` (or both)."""
     out = []
-    for value in values:
+    for value in values or ():
         out.extend(v for v in value.split(",") if v.strip())
     return [v.strip() for v in out]
+
+
+def _canonical_names(values):
+    """The canonical names, checked before any work is done (an unknown one raises ValueError)."""
+    from tf_activations import _registry
+
+    return [_registry.canonical(n) for n in _names(values)]
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("tf-activations")
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        from tf_activations import __version__
+
+        return __version__
+
+
+def _check_out_file(path):
+    """--out of a file: its folder must exist and be writable (checked before drawing)."""
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise UsageError(f"--out {path!r} is a folder; give a file name such as {os.path.join(path, 'plot.png')!r}")
+    if not os.path.isdir(folder):
+        raise UsageError(f"--out {path!r}: the folder {folder!r} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise UsageError(f"--out {path!r}: the folder {folder!r} is not writable")
+
+
+def _check_out_folder(path):
+    """--out of a folder: an existing writable folder, or one that can be created (not created here)."""
+    if os.path.exists(path):
+        if not os.path.isdir(path):
+            raise UsageError(f"--out {path!r} exists and is not a folder")
+        if not os.access(path, os.W_OK):
+            raise UsageError(f"--out {path!r} is not writable")
+        return
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if not os.path.isdir(parent) or not os.access(parent, os.W_OK):
+        raise UsageError(f"--out {path!r} cannot be created: {parent!r} is not a writable folder")
 
 
 def cmd_list(args):
@@ -78,12 +134,15 @@ def cmd_info(args):
 
 
 def cmd_plot(args):
-    from tf_activations import _registry
-    from tf_activations.plotting import plot
+    from tf_activations import plotting
 
-    names = [_registry.canonical(n) for n in _names(args.names)]
+    names = _canonical_names(list(args.names or ()) + list(args.names_opt or ()))
+    if not names:
+        raise UsageError("plot needs at least one name: --names relu,gelu")
     out = args.out or ("_".join(names)[:80] + ".png")
-    fig = plot(names, derivative=not args.no_derivative, x_range=tuple(args.x_range))
+    _check_out_file(out)
+    plotting._matplotlib()
+    fig = plotting.plot(names, derivative=not args.no_derivative, x_range=tuple(args.x_range))
     fig.savefig(out, dpi=args.dpi)
     import matplotlib.pyplot as plt
 
@@ -93,10 +152,15 @@ def cmd_plot(args):
 
 
 def cmd_gallery(args):
-    from tf_activations.plotting import render_gallery
+    from tf_activations import plotting
 
+    names = _canonical_names(args.names) if args.names else None
+    if names == []:
+        raise UsageError("--names is empty; leave it out to draw every activation")
+    _check_out_folder(args.out)
+    plotting._matplotlib()  # before the folder is made: a missing extra leaves nothing behind
     t0 = time.perf_counter()
-    index = render_gallery(args.out, names=_names(args.names) if args.names else None)
+    index = plotting.render_gallery(args.out, names=names)
     n = len([f for f in os.listdir(args.out) if f.endswith(".png")])
     print(f"{index}  ({n} pictures, {time.perf_counter() - t0:.1f}s)")
     return 0
@@ -105,12 +169,17 @@ def cmd_gallery(args):
 def cmd_compare(args):
     from tf_activations import compare
 
-    config = dict(activations=_names(args.activations), dataset=args.dataset, depth=args.depth,
+    names = _canonical_names(args.names)
+    if not names:
+        raise UsageError("compare needs at least one name: --names relu,gelu")
+    if args.out:
+        _check_out_folder(args.out)
+    config = dict(activations=names, dataset=args.dataset, depth=args.depth,
                   width=args.width, epochs=args.epochs, batch_size=args.batch_size,
                   learning_rate=args.lr, samples=args.samples, seed=args.seed)
     for key in ("depth", "width", "epochs", "batch_size", "samples"):
         if config[key] < 1:
-            raise ValueError(f"--{key.replace('_', '-')} must be at least 1; got {config[key]}")
+            raise UsageError(f"--{key.replace('_', '-')} must be at least 1; got {config[key]}")
     t0 = time.perf_counter()
     results = compare.run(progress=not args.quiet, **config)
     wall = time.perf_counter() - t0
@@ -134,12 +203,20 @@ def _native(which):
     return run
 
 
+def _names_option(p, help_text, dest="names"):
+    p.add_argument("--names", dest=dest, nargs="+", action="extend", metavar="NAMES", help=help_text)
+
+
 def make_parser():
     from tf_activations import compare
 
     parser = argparse.ArgumentParser(
-        prog="python -m tf_activations",
-        description="Every activation function for TensorFlow/Keras: look them up, draw them, compare them.")
+        prog=PROG,
+        description="Every activation function for TensorFlow/Keras: look them up, draw them, compare them, "
+                    "build the fused C++ kernels. Also runs as `python -m tf_activations`.",
+        epilog=f"`{PROG} COMMAND --help` describes a command's options.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}",
+                        help="print the installed version and exit")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
@@ -148,21 +225,24 @@ def make_parser():
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser("info", help="formula, derivative, range, parameters and paper of NAME")
-    p.add_argument("name", metavar="NAME")
+    p.add_argument("name", metavar="NAME", help="an activation name or alias (see `list`)")
     p.add_argument("--json", action="store_true", help="print info() as JSON")
     p.set_defaults(func=cmd_info)
 
-    p = sub.add_parser("plot", help="draw NAMES and their derivatives into a PNG")
-    p.add_argument("names", nargs="+", metavar="NAMES", help="names, space- or comma-separated")
-    p.add_argument("--out", help="the PNG to write (default: NAMES joined by _ .png)")
-    p.add_argument("--x-range", nargs=2, type=float, default=(-6.0, 6.0), metavar=("LOW", "HIGH"))
-    p.add_argument("--no-derivative", action="store_true")
-    p.add_argument("--dpi", type=int, default=100)
+    p = sub.add_parser("plot", help="draw activations and their derivatives into a PNG")
+    p.add_argument("names", nargs="*", metavar="NAMES",
+                   help="names, space- or comma-separated (the same as --names)")
+    _names_option(p, "names to draw, comma- or space-separated", dest="names_opt")
+    p.add_argument("--out", help="the PNG to write; its folder must exist (default: NAMES joined by _ .png)")
+    p.add_argument("--x-range", nargs=2, type=float, default=(-6.0, 6.0), metavar=("LOW", "HIGH"),
+                   help="the x interval drawn (default: -6 6)")
+    p.add_argument("--no-derivative", action="store_true", help="draw the functions only, not f'(x)")
+    p.add_argument("--dpi", type=int, default=100, help="resolution of the PNG (default: %(default)s)")
     p.set_defaults(func=cmd_plot)
 
     p = sub.add_parser("gallery", help="a PNG per activation and an index.html table")
-    p.add_argument("--out", default="gallery", help="the folder to write (default: gallery)")
-    p.add_argument("--names", nargs="*", help="only these (default: every activation)")
+    p.add_argument("--out", default="gallery", help="the folder to write, created if missing (default: gallery)")
+    _names_option(p, "only these, comma- or space-separated (default: every activation)")
     p.set_defaults(func=cmd_gallery)
 
     d = compare.DEFAULTS
@@ -171,45 +251,80 @@ def make_parser():
         description="Trains the same MLP with each activation on a dataset that needs no download and "
                     "prints accuracy, loss, time per epoch and activation diagnostics. Seeds are fixed: "
                     "a rerun prints the same table (except timings).")
-    p.add_argument("--activations", nargs="+", default=[",".join(compare.DEFAULT_ACTIVATIONS)],
-                   help=f"names, space- or comma-separated (default: {','.join(compare.DEFAULT_ACTIVATIONS)})")
+    p.add_argument("--names", "--activations", dest="names", nargs="+", action="extend", metavar="NAMES",
+                   help=f"names, comma- or space-separated; --activations is an alias "
+                        f"(default: {','.join(compare.DEFAULT_ACTIVATIONS)})")
     p.add_argument("--dataset", default=d["dataset"], choices=["spirals", "checkerboard", "digits"],
                    help="spirals/checkerboard: generated; digits: scikit-learn's bundled digits "
                         "(needs scikit-learn) (default: %(default)s)")
     p.add_argument("--depth", type=int, default=d["depth"], help="hidden layers (default: %(default)s)")
     p.add_argument("--width", type=int, default=d["width"], help="units per hidden layer (default: %(default)s)")
-    p.add_argument("--epochs", type=int, default=d["epochs"], help="(default: %(default)s)")
-    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="(default: %(default)s)")
+    p.add_argument("--epochs", type=int, default=d["epochs"], help="training epochs (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"],
+                   help="examples per training step (default: %(default)s)")
     p.add_argument("--lr", type=float, default=d["learning_rate"], help="Adam learning rate (default: %(default)s)")
     p.add_argument("--samples", type=int, default=d["samples"],
                    help="points generated for spirals/checkerboard (default: %(default)s)")
-    p.add_argument("--seed", type=int, default=d["seed"], help="(default: %(default)s)")
+    p.add_argument("--seed", type=int, default=d["seed"],
+                   help="seed of the dataset and of Keras (weights, shuffling) (default: %(default)s)")
     p.add_argument("--out", default="compare_out",
                    help="folder for table.txt, results.json and the plots; '' for none (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
-    p.set_defaults(func=cmd_compare)
+    p.set_defaults(func=cmd_compare, names=None, default_names=list(compare.DEFAULT_ACTIVATIONS))
 
-    for which, text in (("build", "build the fused C++ kernels (tf_activations.native)"),
-                        ("bench", "benchmark the kernels against the pure-TF ops")):
+    for which, text in (("build", "build the fused C++ kernels into the cache (see `build --help`)"),
+                        ("bench", "benchmark the kernels against the pure-TF ops (see `bench --help`)")):
         p = sub.add_parser(which, help=text, add_help=False)
-        p.add_argument("rest", nargs=argparse.REMAINDER)
+        p.add_argument("rest", nargs=argparse.REMAINDER, help="the options of the command")
         p.set_defaults(func=_native(which))
     return parser
 
 
+_EXTRAS = {"matplotlib": "plot", "sklearn": "digits", "tensorflow": "tf"}
+
+
+def _error(message) -> int:
+    print(f"{PROG}: error: {message}", file=sys.stderr)
+    return 2
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader went away (`tf-activations list | head -1`): no traceback, no flush error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+    return 141  # 128 + SIGPIPE, as a shell reports a command stopped by a closed pipe
+
+
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if argv and argv[0] in ("build", "bench"):
-        # everything after the command belongs to the native CLI (argparse's REMAINDER
-        # would reject a first argument that starts with "-")
-        return _native(argv[0])(argparse.Namespace(rest=argv[1:]))
-    parser = make_parser()
-    args = parser.parse_args(argv)
     try:
-        return args.func(args)
-    except ValueError as exc:  # an unknown name or a bad value: the registry's message, no traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except ImportError as exc:  # an optional extra is missing (matplotlib, scikit-learn)
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
+        if argv and argv[0] in ("build", "bench"):
+            # everything after the command belongs to the native CLI (argparse's REMAINDER
+            # would reject a first argument that starts with "-")
+            code = _native(argv[0])(argparse.Namespace(rest=argv[1:]))
+        else:
+            args = make_parser().parse_args(argv)
+            if args.command == "compare" and not args.names:
+                args.names = args.default_names
+            code = args.func(args)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except UsageError as exc:
+        return _error(exc)
+    except ValueError as exc:  # an unknown name or a bad value: the registry's message
+        return _error(exc)
+    except ImportError as exc:  # an optional extra is missing
+        extra = _EXTRAS.get((exc.name or "").split(".")[0])
+        hint = f" (pip install 'tf-activations[{extra}]')" if extra and "pip install" not in str(exc) else ""
+        return _error(f"{exc}{hint}")
+    except OSError as exc:  # a path that cannot be written, a full disk, ...
+        where = f" {exc.filename!r}" if exc.filename else ""
+        return _error(f"cannot write{where}: {exc.strerror or exc}")

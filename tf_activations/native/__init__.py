@@ -127,7 +127,13 @@ def every_kernel():
 
 
 def load(path=None, reload=False):
-    """Loads the kernel library from the cache (never builds). Returns the module or None."""
+    """Loads the kernel library from the cache (never builds). Returns the module or None.
+
+    A library is loaded only after ``builder.verify_library`` accepts it (a private cache, the
+    size, ELF header and SHA-256 recorded at build time) and kept only if it registers the
+    ``tfa_forward`` / ``tfa_backward`` ops; otherwise one warning says what to do and the
+    pure-TF path runs.
+    """
     global _lib, _lib_tried, _lib_path
     with _lock:
         if _lib is not None and not reload and path is None:
@@ -135,22 +141,37 @@ def load(path=None, reload=False):
         if _lib_tried and not reload and path is None:
             return None
         _lib_tried = True
-        try:
-            from tf_activations.native import builder
+        _lib = None
+        import warnings
 
-            path = path or builder.find_library()
+        from tf_activations.native import builder
+
+        try:
+            if path is None:
+                path = builder.find_library()
+            else:
+                builder.verify_library(path)
+        except builder.BuildError as err:  # unsafe cache, truncated or foreign library
+            warnings.warn(f"tf_activations: not loading the kernels: {err}. Using the pure-TF path.",
+                          stacklevel=2)
+            return None
         except Exception:  # no sources, unreadable cache, ...: stay pure
             path = None
         if path is None:
             return None
         try:
-            _lib = tf.load_op_library(str(path))
-            _lib_path = str(path)
+            lib = tf.load_op_library(str(path))
         except Exception as err:  # wrong ABI, missing symbol, ...
-            import warnings
-
-            warnings.warn(f"tf_activations: could not load kernels from {path} ({err}); using pure TF")
-            _lib = None
+            warnings.warn(f"tf_activations: could not load kernels from {path} ({err}); rebuild them with "
+                          f"`tf-activations build --force`. Using the pure-TF path.", stacklevel=2)
+            return None
+        missing = [op for op in builder.EXPECTED_OPS if not hasattr(lib, op)]
+        if missing:
+            warnings.warn(f"tf_activations: {path} does not define the ops {', '.join(missing)} (not this "
+                          f"package's kernels); rebuild them with `tf-activations build --force`. "
+                          f"Using the pure-TF path.", stacklevel=2)
+            return None
+        _lib, _lib_path = lib, str(path)
         return _lib
 
 

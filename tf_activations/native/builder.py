@@ -1,32 +1,58 @@
-"""Compiles ``kernels/*.cc`` into a TF custom-op library, cached per TF version and source hash.
+"""Compiles the kernel sources into a TF custom-op library, cached per TF version and source hash.
 
 Nothing here runs at import time: the library is only built by an explicit
-``python -m tf_activations build`` (or :func:`build`). Loading looks up the
-cache and never compiles.
+``tf-activations build`` (or :func:`build`). Loading looks up the cache and never
+compiles.
 
-Layout: ``$TF_ACTIVATIONS_CACHE`` (default ``~/.cache/tf_activations``) /
-``tf<version>-<hash>/_tfa_ops_<variant>.so``. The hash covers the kernel
-sources, the compiler command and flags, so an edit or a TF upgrade picks a
-new directory. Variants: ``avx2`` (-mavx2 -mfma -mf16c; loaded only when the
-CPU has them) and ``generic`` (baseline x86-64 / any other CPU);
-``TF_ACTIVATIONS_SANITIZE=1`` selects separate ``-fsanitize=address,undefined``
-builds. Concurrent builds are safe: a lock file serialises builders and each
-compiles into a temporary file renamed into place atomically.
+Sources: ``tf_activations/native/kernels/`` in a wheel or sdist install (copied
+there from the repository's top-level ``kernels/`` by ``setup.py``), else the
+top-level ``kernels/`` of a source checkout (editable install).
+
+Layout: ``$TF_ACTIVATIONS_CACHE`` (default ``~/.cache/tf_activations``; must be
+absolute) / ``tf<version>-<hash>/_tfa_ops_<variant>.so`` plus
+``_tfa_ops_<variant>.so.json`` (size, SHA-256 and the compiler that made it).
+The directory hash covers what a loader can know without a compiler: the kernel
+sources, TF's compile and link flags and our flags (including
+``TF_ACTIVATIONS_CXXFLAGS``). The compiler's identity (its resolved path, its
+arguments from ``CXX`` and its ``--version`` output; never how ``CXX`` was
+spelled) is recorded in the ``.json`` file, and ``build`` recompiles when it
+differs from the compiler it would use now. Variants: ``avx2`` (-mavx2 -mfma
+-mf16c; loaded only when the CPU has them) and ``generic`` (baseline x86-64 / any
+other CPU); ``TF_ACTIVATIONS_SANITIZE=1`` selects separate
+``-fsanitize=address,undefined`` builds.
+
+Safety: a library is loaded only from a cache directory (and its parent cache
+root) owned by the current user and not writable by group or others, only if the
+file is such too, is a regular file (not a symlink) whose size and SHA-256 match
+the ``.json`` file written at build time and that starts with an ELF header.
+Directories are created 0700 whatever the umask; the lock file is opened
+``O_NOFOLLOW``, mode 0600. Concurrent builds are safe: the lock serialises
+builders and each compiles into a temporary file renamed into place atomically.
+Ctrl-C or SIGTERM during a build kills the compilers' process groups and removes
+the temporary files.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import platform
+import re
+import shlex
 import shutil
+import signal
+import stat
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
-KERNEL_DIR = Path(__file__).resolve().parents[2] / "kernels"
+_HERE = Path(__file__).resolve().parent
+PACKAGED_KERNEL_DIR = _HERE / "kernels"             # wheel / sdist installs
+CHECKOUT_KERNEL_DIR = _HERE.parents[1] / "kernels"  # a clone (editable install)
 
 _BASE_FLAGS = ["-shared", "-fPIC", "-O3", "-DNDEBUG", "-Wno-deprecated-declarations"]
 _VARIANT_FLAGS = {"avx2": ["-mavx2", "-mfma", "-mf16c"], "generic": []}
@@ -35,10 +61,35 @@ _VARIANT_FLAGS = {"avx2": ["-mavx2", "-mfma", "-mf16c"], "generic": []}
 _SANITIZE_FLAGS = ["-fsanitize=address,undefined",
                    "-fno-sanitize=null,nonnull-attribute,returns-nonnull-attribute,pointer-compare",
                    "-fno-omit-frame-pointer", "-g"]
+_ELF_MAGIC = b"\x7fELF"
+_MIN_LIBRARY_SIZE = 64  # an ELF header; a real library is megabytes
+EXPECTED_OPS = ("tfa_forward", "tfa_backward")
+_REBUILD = "rebuild it with `tf-activations build --force`"
+
+
+# TF 2.16-2.20 ship an Eigen without packet log1p for double, which the kernels use: g++ fails
+# with pages of template errors (checked with 2.16.2, 2.18 and 2.20.0); 2.21 compiles them.
+KERNELS_MIN_TF = (2, 21)
 
 
 class BuildError(RuntimeError):
     pass
+
+
+class UnsafeCache(BuildError):
+    """The cache (or a file in it) could have been written by someone else: never loaded."""
+
+
+class InvalidLibrary(BuildError):
+    """A library in the cache is truncated, foreign or has no checksum: never loaded."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM during a build (Ctrl-C raises KeyboardInterrupt)."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
 
 
 def sanitize_requested() -> bool:
@@ -47,24 +98,83 @@ def sanitize_requested() -> bool:
 
 def cache_root() -> Path:
     env = os.environ.get("TF_ACTIVATIONS_CACHE")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "tf_activations"
+    if not env:
+        return Path.home() / ".cache" / "tf_activations"
+    root = Path(env).expanduser()
+    if not root.is_absolute():
+        raise UnsafeCache(f"TF_ACTIVATIONS_CACHE must be an absolute path, got {env!r} (a relative one "
+                          f"would load whatever the current directory holds); set it to an absolute "
+                          f"directory of your own, or unset it to use ~/.cache/tf_activations")
+    return root
+
+
+def kernel_dir() -> Path | None:
+    """Where the kernel sources are: packaged with the install, else a source checkout."""
+    if (PACKAGED_KERNEL_DIR / "activation_ops.cc").is_file():
+        return PACKAGED_KERNEL_DIR
+    # only a checkout has pyproject.toml next to the package (site-packages/kernels may be anyone's)
+    if (CHECKOUT_KERNEL_DIR.parent / "pyproject.toml").is_file() and \
+            (CHECKOUT_KERNEL_DIR / "activation_ops.cc").is_file():
+        return CHECKOUT_KERNEL_DIR
+    return None
 
 
 def sources() -> list:
-    if not KERNEL_DIR.is_dir():
+    d = kernel_dir()
+    if d is None:
         return []
-    return sorted(p for p in KERNEL_DIR.iterdir() if p.suffix in (".cc", ".h"))
+    return sorted(p for p in d.iterdir() if p.suffix in (".cc", ".h"))
 
 
-def compiler() -> str | None:
-    cxx = os.environ.get("CXX")
+def compiler_command() -> list | None:
+    """The compiler as an argument list: ``CXX`` split like a shell would ("g++ -O2" works), with
+    its program resolved on PATH; else the first of g++, c++, clang++. None when there is none."""
+    cxx = os.environ.get("CXX", "").strip()
     if cxx:
-        return shutil.which(cxx) or (cxx if os.path.exists(cxx) else None)
+        try:
+            parts = shlex.split(cxx)
+        except ValueError as err:
+            raise BuildError(f"CXX={cxx!r} cannot be split into a command ({err})") from None
+        if not parts:
+            return None
+        exe = shutil.which(parts[0])
+        if exe is None and os.path.isfile(parts[0]) and os.access(parts[0], os.X_OK):
+            exe = parts[0]
+        return [os.path.abspath(exe), *parts[1:]] if exe else None
     for name in ("g++", "c++", "clang++"):
         found = shutil.which(name)
         if found:
-            return found
+            return [os.path.abspath(found)]
     return None
+
+
+def compiler() -> str | None:
+    cmd = compiler_command()
+    return cmd[0] if cmd else None
+
+
+def _compiler_env(tmpdir=None) -> dict:
+    # a sanitizer runtime preloaded into this process must not leak into the compiler
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    if tmpdir is not None:
+        env["TMPDIR"] = str(tmpdir)  # the compiler's own temporary files, removed with it
+    return env
+
+
+def compiler_identity(cmd) -> dict:
+    """What about the compiler determines the binary: the real file, its arguments, its version."""
+    try:
+        done = subprocess.run([cmd[0], "--version"], capture_output=True, text=True, timeout=60,
+                              env=_compiler_env(), stdin=subprocess.DEVNULL)
+        version = (done.stdout.strip().splitlines() or [""])[0]
+        # GCC starts with the name it was called by ("g++ (Debian 12.2.0-14) 12.2.0"): not part of its identity
+        name = os.path.basename(cmd[0])
+        if version.startswith(name + " "):
+            version = version[len(name):].lstrip()
+        version += f" (exit {done.returncode})"
+    except (OSError, subprocess.SubprocessError) as err:
+        version = f"unknown ({type(err).__name__})"
+    return {"path": os.path.realpath(cmd[0]), "args": list(cmd[1:]), "version": version}
 
 
 def _tf_flags():
@@ -95,16 +205,23 @@ def _variant_flags(variant: str) -> list:
     return list(_VARIANT_FLAGS[variant])
 
 
-def _command(variant: str, sanitize: bool, out: str, cxx: str, compile_flags, link_flags) -> list:
-    cc = [str(p) for p in sources() if p.suffix == ".cc"]
+def _extra_flags() -> list:
+    return shlex.split(os.environ.get("TF_ACTIVATIONS_CXXFLAGS", ""))  # e.g. -DTFA_WIDE_FLOAT32=1
+
+
+def _flags(variant: str, sanitize: bool) -> list:
     flags = list(_BASE_FLAGS)
     if sanitize:
         flags = [f for f in flags if f != "-O3"] + ["-O1"] + _SANITIZE_FLAGS
-    extra = os.environ.get("TF_ACTIVATIONS_CXXFLAGS", "").split()  # e.g. -DTFA_WIDE_FLOAT32=1
-    return [cxx, *compile_flags, *flags, *_variant_flags(variant), *extra, *cc, "-o", out, *link_flags]
+    return flags + _variant_flags(variant) + _extra_flags()
 
 
-def library_dir(sanitize: bool | None = None, cxx: str | None = None) -> Path | None:
+def _command(variant, sanitize, out, cmd, compile_flags, link_flags) -> list:
+    cc = [str(p) for p in sources() if p.suffix == ".cc"]
+    return [*cmd, *compile_flags, *_flags(variant, sanitize), *cc, "-o", out, *link_flags]
+
+
+def library_dir(sanitize: bool | None = None) -> Path | None:
     """The cache directory for the current sources, TF and flags (None without sources)."""
     srcs = sources()
     if not srcs:
@@ -115,7 +232,7 @@ def library_dir(sanitize: bool | None = None, cxx: str | None = None) -> Path | 
     for p in srcs:
         h.update(p.name.encode() + b"\0" + p.read_bytes() + b"\0")
     h.update(repr((cflags, lflags, _BASE_FLAGS, _VARIANT_FLAGS, sanitize and _SANITIZE_FLAGS,
-                   os.environ.get("CXX", ""), os.environ.get("TF_ACTIVATIONS_CXXFLAGS", ""))).encode())
+                   _extra_flags())).encode())
     tag = ("asan-" if sanitize else "") + f"tf{version}-{h.hexdigest()[:16]}"
     return cache_root() / tag
 
@@ -125,82 +242,302 @@ def library_path(variant: str, sanitize: bool | None = None) -> Path | None:
     return None if d is None else d / f"_tfa_ops_{variant}.so"
 
 
+def manifest_path(library) -> Path:
+    return Path(str(library) + ".json")
+
+
+# --- who may have written it -------------------------------------------------
+def _uid() -> int:
+    return os.geteuid()
+
+
+def _check_private(path: Path, st, what: str) -> None:
+    if st.st_uid != _uid():
+        raise UnsafeCache(f"{what} {path} is owned by uid {st.st_uid}, not by you (uid {_uid()}); "
+                          f"use a cache of your own: set TF_ACTIVATIONS_CACHE to an absolute directory "
+                          f"you own, then run `tf-activations build`")
+    if st.st_mode & 0o022:
+        raise UnsafeCache(f"{what} {path} is writable by group or others (mode {stat.S_IMODE(st.st_mode):04o}), "
+                          f"so what it holds may have been planted; remove it (rm -rf {path}) and run "
+                          f"`tf-activations build`")
+
+
+def check_private_dir(path: Path) -> None:
+    st = os.stat(path)
+    if not stat.S_ISDIR(st.st_mode):
+        raise UnsafeCache(f"the kernel cache {path} is not a directory; remove it and run `tf-activations build`")
+    _check_private(path, st, "the kernel cache directory")
+
+
+def _check_private_file(path: Path) -> os.stat_result:
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        raise UnsafeCache(f"{path} is not a regular file (a symlink?); remove it and run `tf-activations build`")
+    _check_private(path, st, "the file")
+    return st
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def verify_library(path) -> dict:
+    """Checks a cached library before it is loaded; returns its manifest or raises
+    UnsafeCache / InvalidLibrary (never loads or executes anything)."""
+    path = Path(path)
+    check_private_dir(path.parent.parent)
+    check_private_dir(path.parent)
+    st = _check_private_file(path)
+    manifest_file = manifest_path(path)
+    try:
+        _check_private_file(manifest_file)
+        manifest = json.loads(manifest_file.read_text())
+        want_size, want_sha = int(manifest["size"]), str(manifest["sha256"])
+    except FileNotFoundError:
+        raise InvalidLibrary(f"{path} has no checksum file {manifest_file.name} (not written by "
+                             f"`tf-activations build`); {_REBUILD}") from None
+    except (ValueError, KeyError, TypeError, OSError) as err:
+        raise InvalidLibrary(f"the checksum file {manifest_file} is unreadable ({err}); {_REBUILD}") from None
+    if st.st_size < _MIN_LIBRARY_SIZE or st.st_size != want_size:
+        raise InvalidLibrary(f"{path} is {st.st_size} bytes, the build wrote {want_size} (truncated or "
+                             f"replaced); {_REBUILD}")
+    with open(path, "rb") as f:
+        magic = f.read(4)
+    if magic != _ELF_MAGIC:
+        raise InvalidLibrary(f"{path} is not a shared library (no ELF header); {_REBUILD}")
+    if _sha256(path) != want_sha:
+        raise InvalidLibrary(f"{path} does not match the SHA-256 recorded when it was built; {_REBUILD}")
+    return manifest
+
+
 def find_library() -> Path | None:
-    """The best already-built library for this CPU, or None (never compiles)."""
+    """The best already-built library for this CPU, or None (never compiles).
+
+    Raises UnsafeCache / InvalidLibrary when the library that would be loaded must not be."""
     d = library_dir()
     if d is None or not d.is_dir():
         return None
     for variant in host_variants():
         p = d / f"_tfa_ops_{variant}.so"
-        if p.is_file():
+        if os.path.lexists(p):
+            verify_library(p)
             return p
     return None
+
+
+# --- building ----------------------------------------------------------------
+def _make_private_dirs(path: Path) -> None:
+    """Creates path and its missing parents 0700 whatever the umask."""
+    missing = []
+    p = path
+    while not os.path.lexists(p):
+        missing.append(p)
+        p = p.parent
+    for d in reversed(missing):
+        try:
+            os.mkdir(d, 0o700)
+        except FileExistsError:
+            continue
+        os.chmod(d, 0o700)  # mkdir's mode is masked by the umask, chmod's is not
 
 
 @contextlib.contextmanager
 def _locked(directory: Path):
     import fcntl
 
-    directory.mkdir(parents=True, exist_ok=True)
-    with open(directory / ".lock", "w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
+    lock = directory / ".lock"
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+    except OSError as err:
+        if os.path.islink(lock):
+            raise UnsafeCache(f"{lock} is a symlink (planted?); remove it and build again") from None
+        raise
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise UnsafeCache(f"{lock} is not a regular file; remove it and build again")
+        fcntl.flock(fd, fcntl.LOCK_EX)
         try:
             yield
         finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+def _cached(target: Path, build_id: dict | None) -> bool:
+    """A valid library already there, made by the same compiler (any, without one to compare)."""
+    if not os.path.lexists(target):
+        return False
+    try:
+        manifest = verify_library(target)
+    except InvalidLibrary:
+        return False
+    return build_id is None or manifest.get("build") == build_id
+
+
+def _write_manifest(target: Path, build_id: dict) -> None:
+    data = {"sha256": _sha256(target), "size": os.stat(target).st_size, "build": build_id}
+    fd, tmp = tempfile.mkstemp(prefix=".manifest-", dir=target.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, manifest_path(target))
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def _stop(proc) -> None:
+    """Stops a compiler and everything it started (its own process group)."""
+    if proc.poll() is not None:
+        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGTERM)
+    try:
+        proc.wait(timeout=5)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+
+
+@contextlib.contextmanager
+def _sigterm_raises():
+    """SIGTERM becomes an exception, so the build's cleanup runs (main thread only)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+def _write_error(d: Path, err: OSError) -> BuildError:
+    return BuildError(f"cannot write the kernel cache {d} ({err.strerror or err}); make it writable, or set "
+                      f"TF_ACTIVATIONS_CACHE to an absolute directory you can write")
 
 
 def build(variants=None, sanitize: bool | None = None, force: bool = False, verbose: bool = True) -> Path:
     """Builds the requested variants (default: all this CPU can run); returns the best one's path.
 
-    Raises BuildError with the compiler's message when no compiler is there
-    or compiling fails.
+    Raises BuildError with the compiler's message when no compiler is there,
+    compiling fails or produces no library, or the cache is not safe or not
+    writable. Ctrl-C (KeyboardInterrupt) and SIGTERM (Interrupted) stop the
+    compilers and remove the temporary files before propagating.
     """
     sanitize = sanitize_requested() if sanitize is None else sanitize
     if not sources():
-        raise BuildError(f"kernel sources not found in {KERNEL_DIR}")
-    cxx = compiler()
-    if cxx is None:
-        raise BuildError("no C++ compiler found (set CXX, or install g++); the pure-TF path stays in use")
+        raise BuildError(f"kernel sources not found (looked in {PACKAGED_KERNEL_DIR} and "
+                         f"{CHECKOUT_KERNEL_DIR}); reinstall tf-activations")
+    cmd = compiler_command()
+    build_id = None if cmd is None else compiler_identity(cmd)
     version, cflags, lflags = _tf_flags()
-    variants = list(variants or host_variants())
+    found = re.match(r"(\d+)\.(\d+)", version)
+    if found and tuple(map(int, found.groups())) < KERNELS_MIN_TF:
+        raise BuildError(f"the kernels need TensorFlow {'.'.join(map(str, KERNELS_MIN_TF))} or later (the Eigen in "
+                         f"TF {version} cannot compile them); the pure-TF path stays in use")
+    variants = list(dict.fromkeys(variants or host_variants()))
     d = library_dir(sanitize)
     log = (lambda *a: print(*a, file=sys.stderr)) if verbose else (lambda *a: None)
-    with _locked(d):
-        jobs = []
+
+    def ident(variant):
+        return None if build_id is None else {"compiler": build_id, "flags": _flags(variant, sanitize)}
+
+    def all_cached():
+        return not force and all(_cached(d / f"_tfa_ops_{v}.so", ident(v)) for v in variants)
+
+    if os.path.isdir(d.parent):
+        check_private_dir(d.parent)  # before anything is created in it
+    if os.path.isdir(d):
+        check_private_dir(d)
+        if all_cached():  # no lock needed, so a read-only cache that has everything is fine
+            log(f"tf_activations: already built and valid ({', '.join(variants)}) in {d}")
+            return _best(d, variants, sanitize)
+    if cmd is None:
+        raise BuildError("no C++ compiler found (set CXX, or install g++); the pure-TF path stays in use")
+    try:
+        _make_private_dirs(d)
+        check_private_dir(d.parent)
+        check_private_dir(d)
+        with _locked(d), _sigterm_raises():
+            _build_locked(d, variants, sanitize, force, cmd, ident, cflags, lflags, log)
+    except BuildError:
+        raise
+    except OSError as err:
+        raise _write_error(d, err) from None
+    return _best(d, variants, sanitize)
+
+
+def _build_locked(d, variants, sanitize, force, cmd, ident, cflags, lflags, log):
+    jobs = []
+    scratch = None
+    try:
         for variant in variants:
             target = d / f"_tfa_ops_{variant}.so"
-            if target.is_file() and not force:
+            if not force and _cached(target, ident(variant)):
                 log(f"tf_activations: cached {target}")
                 continue
+            if scratch is None:
+                scratch = tempfile.mkdtemp(prefix=".build-", dir=d)
             fd, tmp = tempfile.mkstemp(prefix=f".{variant}-", suffix=".so", dir=d)
             os.close(fd)
-            cmd = _command(variant, sanitize, tmp, cxx, cflags, lflags)
+            full = _command(variant, sanitize, tmp, cmd, cflags, lflags)
             log(f"tf_activations: building {variant} kernels -> {target}")
-            # a sanitizer runtime preloaded into this process must not leak into the compiler
-            env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
-            jobs.append((variant, target, tmp, cmd, proc))
+            jobs.append([variant, target, tmp, full, None])
+            try:
+                jobs[-1][4] = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                               env=_compiler_env(scratch), stdin=subprocess.DEVNULL,
+                                               start_new_session=True)  # own group: killed as one
+            except OSError as err:
+                raise BuildError(f"cannot run the compiler {cmd[0]} ({err}); set CXX to a C++ compiler") from None
         errors = []
-        for variant, target, tmp, cmd, proc in jobs:
+        for variant, target, tmp, full, proc in jobs:
             output, _ = proc.communicate()
+            problem = None
             if proc.returncode != 0:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
                 tail = "\n".join(l for l in output.splitlines() if "error" in l.lower())[-4000:]
-                errors.append(f"{variant}: {' '.join(cmd)}\n{tail or output[-4000:]}")
+                problem = tail or output[-4000:]
+            else:
+                with open(tmp, "rb") as f:
+                    head = f.read(4)
+                size = os.stat(tmp).st_size
+                if size < _MIN_LIBRARY_SIZE or head != _ELF_MAGIC:
+                    problem = (f"the compiler exited 0 but wrote no shared library ({size} bytes"
+                               f"{'' if not size else ', no ELF header'}); check CXX")
+            if problem is not None:
+                errors.append(f"{variant}: {shlex.join(full)}\n{problem}")
                 continue
             os.chmod(tmp, 0o755)
             os.replace(tmp, target)  # atomic: a concurrent loader sees the old file or the new one
-    if errors:
-        raise BuildError("compiling the kernels failed; the pure-TF path stays in use:\n" + "\n".join(errors))
-    best = find_library() if sanitize == sanitize_requested() else None
-    if best is None:
-        for variant in variants:
-            p = d / f"_tfa_ops_{variant}.so"
-            if p.is_file():
-                best = p
-                break
-    if best is None:
-        raise BuildError("no kernel library was produced")
-    return best
+            _write_manifest(target, ident(variant))
+        if errors:
+            raise BuildError("compiling the kernels failed; the pure-TF path stays in use:\n" + "\n".join(errors))
+    finally:
+        for job in jobs:
+            if job[4] is not None:
+                _stop(job[4])
+            with contextlib.suppress(OSError):
+                os.unlink(job[2])
+        if scratch is not None:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+def _best(d: Path, variants, sanitize) -> Path:
+    """The best valid library in d for this CPU, else the first requested one that is valid."""
+    for variant in host_variants() + [v for v in variants if v not in host_variants()]:
+        p = d / f"_tfa_ops_{variant}.so"
+        if _cached(p, None):
+            return p
+    raise BuildError("no kernel library was produced")
