@@ -66,25 +66,28 @@ class Param:
         """Returns ``value`` normalised, or raises naming fn, argument and value."""
         if self.kind in ("optional_int", "optional_float") and value is None:
             return None
-        bad = (
-            f"{fn_name}() expects {self.name} to be {self.allowed()}; got {value!r}"
-        )
+        if self.kind == "float" and type(value) is float and self.in_bounds(value) and math.isfinite(value):
+            return value  # the common case, without building the message (eager per-call cost)
+
+        def bad():
+            return f"{fn_name}() expects {self.name} to be {self.allowed()}; got {value!r}"
+
         if self.kind == "bool":
             if not isinstance(value, (bool, np.bool_)):
-                raise TypeError(bad)
+                raise TypeError(bad())
             return bool(value)
         if self.kind in ("int", "axis", "optional_int"):
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
-                raise TypeError(bad)
+                raise TypeError(bad())
             value = int(value)
         else:
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-                raise TypeError(bad)
+                raise TypeError(bad())
             value = float(value)
             if math.isnan(value) or math.isinf(value):
-                raise ValueError(bad)
+                raise ValueError(bad())
         if not self.in_bounds(value):
-            raise ValueError(bad)
+            raise ValueError(bad())
         return value
 
 

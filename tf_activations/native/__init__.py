@@ -38,7 +38,7 @@ import threading
 
 import tensorflow as tf
 
-__all__ = ["dispatch", "available", "load", "disabled", "every_kernel", "kernel_names", "library_path"]
+__all__ = ["dispatch", "available", "load", "disabled", "every_kernel", "has_kernel", "kernel_names", "library_path"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +92,11 @@ _lock = threading.Lock()
 _lib = None
 _lib_tried = False
 _lib_path = None
+
+
+def has_kernel(name) -> bool:
+    """Whether ``name`` has a kernel at all (a cheap test before :func:`dispatch`)."""
+    return name in _KERNELS
 
 
 def kernel_names() -> list:
@@ -230,9 +235,9 @@ def _static_value(t):
 def dispatch(name, x, fixed, tensors, exact=False):
     """The kernel's result (gradient attached), or None to use the pure-TF path."""
     k = _kernel_for(name, fixed)
-    if k is None or _pure_forced():
+    if k is None or not (k.exact if exact else k.default) and not getattr(_state, "every", 0):
         return None
-    if not (k.exact if exact else k.default) and not getattr(_state, "every", 0):
+    if _pure_forced():
         return None
     lib = load()
     if lib is None or not _graph_allows_kernels() or not _runs_on_cpu(x):
