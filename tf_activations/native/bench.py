@@ -151,6 +151,8 @@ PLAIN = {
     "selu": lambda x: 1.0507009873554805 * _tf().where(x > 0, x, 1.6732632423543772 * _tf().math.expm1(x)),
     "celu": lambda x: _tf().where(x > 0, x, _tf().math.expm1(x)),
     "softplus": lambda x: _tf().math.softplus(x),
+    "lisht": lambda x: x * _tf().tanh(x),
+    "snake": lambda x: x + _tf().square(_tf().sin(x)),
 }
 
 
@@ -367,8 +369,9 @@ def run(sizes, names, quick=False, out=sys.stdout):
         print(f"torch {torch.__version__} (own process, {os.cpu_count()} threads)", file=out)
     except Exception:
         print("torch: not importable (column skipped)", file=out)
-    print("times in ms, median; fwd / fwd+bwd (fb); float32; graph = tf.custom_gradient path under "
-          "tf.function, xla = same with jit_compile=True", file=out)
+    print("times in ms, median; fwd / fwd+bwd (fb); float32; kernel = the C++ kernel (dispatched whatever "
+          "the mode would pick); graph = the plain float32 formula under tf.function, xla = the same with "
+          "jit_compile=True; keras = Keras' own function", file=out)
     torch_times = _torch_times(sizes, names, quick)  # before TF starts its thread pools' work
     rows = []
     header = (f"{'activation':<13}{'N':>5} {'kernel':>13} {'graph':>13} {'xla':>13} {'keras':>13} "
@@ -386,10 +389,11 @@ def run(sizes, names, quick=False, out=sys.stdout):
             fname, kw = CONFIGS[name]
             fn = getattr(tfa, fname)
             act = tf.autograph.experimental.do_not_convert(lambda x, fn=fn, kw=kw: fn(x, **kw))
-            paths = {"copy": copy_calls, "graph": _tf_calls(act, x, dy, pure=True),
-                     "xla": _tf_calls(act, x, dy, jit=True)}
+            plain = tf.autograph.experimental.do_not_convert(PLAIN[name])
+            paths = {"copy": copy_calls, "graph": _tf_calls(plain, x, dy), "xla": _tf_calls(plain, x, dy, jit=True)}
             if have_kernels:
-                paths["kernel"] = _tf_calls(act, x, dy)
+                with native.every_kernel():
+                    paths["kernel"] = _tf_calls(act, x, dy)
             kf = _keras_fn(name)
             if kf is not None:
                 paths["keras"] = _tf_calls(kf, x, dy)
@@ -410,7 +414,7 @@ def run(sizes, names, quick=False, out=sys.stdout):
                     f"{ratio(k and k[1], res['torch'] and res['torch'][1]):>8}")
             print(line, file=out, flush=True)
             rows.append((name, log2, res, copy))
-    print("pure/k = best pure-TF fb (graph or xla) / kernel fb; keras/k = Keras fb / kernel fb "
+    print("pure/k = best plain-formula fb (graph or xla) / kernel fb; keras/k = Keras fb / kernel fb "
           "(> 1: kernel faster); k/torch = kernel fb / torch fb (< 1.25 is the goal)", file=out)
     return rows
 
