@@ -106,7 +106,9 @@ def _format_info(info):
         field("kinks", info["kinks"])
     if info["aliases"]:
         field("aliases", ", ".join(info["aliases"]))
-    field("keras", "a Keras built-in name (computed here more accurately)" if info["keras_builtin"]
+    field("keras", ("a Keras built-in name: Keras' own function by default (or a faster kernel), the "
+                   "exact formula in exact mode") if info["default_is_keras"]
+          else "a Keras built-in name, computed here in both modes (Keras' own is wrong)" if info["keras_builtin"]
           else f"activation=\"{info['name']}\" after import tf_activations")
     field("paper", info["paper"])
     if info["parameters"]:
