@@ -51,7 +51,10 @@ def available() -> list:
 
 
 def get(identifier):
-    """The functional op for a name or alias; a callable is returned as is."""
+    """The functional op for a name or alias; a callable is returned as is, None gives
+    ``linear`` (as ``keras.activations.get(None)``)."""
+    if identifier is None:
+        return FUNCTIONS["linear"]
     if callable(identifier):
         return identifier
     return FUNCTIONS[canonical(identifier)]
