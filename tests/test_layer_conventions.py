@@ -9,8 +9,223 @@ against NumPy formulas written in this file.
 
 import keras
 import numpy as np
+import pytest
+import tensorflow as tf
 
 import tf_activations
+from tf_activations import layers as L
+from tf_activations._registry import SPECS
+from tf_activations.layers import LAYERS
+
+MASKING_AXIS_LAYERS = set()
+
+
+def _elementwise(name):
+    return not SPECS[name].axis_op
+
+
+def _np_mish(x):
+    return x * np.tanh(np.log1p(np.exp(x)))
+
+
+def _np_maxout(x, units):
+    return x.reshape(x.shape[:-1] + (units, x.shape[-1] // units)).max(axis=-1)
+
+
+# -- Keras' own yardstick -------------------------------------------------------------------
+
+def _run_layer_test(**kwargs):
+    testing = pytest.importorskip("keras.src.testing")
+    testing.TestCase(methodName="run_layer_test").run_layer_test(**kwargs)
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_keras_run_layer_test(name):
+    """What Keras' tests of ReLU, ELU, Softmax... run, on every layer without weights."""
+    stateless = name != "prelu"
+    _run_layer_test(layer_cls=LAYERS[name], init_kwargs={}, input_shape=(2, 3, 4),
+                    supports_masking=_elementwise(name) or name in MASKING_AXIS_LAYERS,
+                    assert_built_after_instantiation=stateless)
+
+
+@pytest.mark.parametrize("name, flag", [("swish", "trainable_beta"), ("snake", "trainable_frequency")])
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_keras_run_layer_test_with_weights(name, flag, per_channel):
+    _run_layer_test(layer_cls=LAYERS[name], init_kwargs={flag: True, "per_channel": per_channel},
+                    input_shape=(2, 3, 4), supports_masking=True,
+                    expected_num_trainable_weights=1)
+
+
+# -- compute_output_shape -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_compute_output_shape_matches_the_call(name):
+    layer = LAYERS[name]()
+    x = tf.random.normal((2, 3, 6), seed=1)
+    assert tuple(layer.compute_output_shape((2, 3, 6))) == tuple(layer(x).shape)
+    if _elementwise(name) or name in ("softmax", "log_softmax", "sparsemax"):
+        assert tuple(layer.compute_output_shape((None, 3, 6))) == (None, 3, 6)
+
+
+def test_glu_and_maxout_output_shapes():
+    assert L.GLU().compute_output_shape((None, 5, 8)) == (None, 5, 4)
+    assert L.GLU(axis=1).compute_output_shape((None, 6, 3)) == (None, 3, 3)
+    assert L.GLU().compute_output_shape((None, None)) == (None, None)
+    assert L.Maxout().compute_output_shape((None, 8)) == (None, 4)
+    assert L.Maxout(num_units=2).compute_output_shape((None, 8)) == (None, 2)
+    assert L.Maxout(num_units=3, axis=1).compute_output_shape((None, 9, 7)) == (None, 3, 7)
+    assert L.Maxout(num_units=3).compute_output_shape((None, None)) == (None, 3)
+    assert L.Maxout().compute_output_shape((None, None)) == (None, None)
+
+
+@pytest.mark.parametrize("layer, shape, match", [
+    (L.GLU(), (None, 5), "even size"),
+    (L.Maxout(num_units=3), (None, 8), "divide the size 8"),
+    (L.Maxout(), (None, 1), "pairs up"),
+    (L.GLU(axis=2), (None, 4), r"axis in \[-2, 2\)"),
+    (L.Softmax(), (), "rank >= 1"),
+])
+def test_axis_layers_refuse_shapes_they_cannot_take_when_the_model_is_built(layer, shape, match):
+    with pytest.raises(ValueError, match=match):
+        layer.compute_output_shape(shape)
+
+
+def test_time_distributed_mish_in_a_functional_model():
+    inputs = keras.Input((5, 4))
+    outputs = keras.layers.TimeDistributed(L.Mish())(inputs)
+    model = keras.Model(inputs, outputs)
+    assert tuple(outputs.shape) == (None, 5, 4)
+    x = np.random.default_rng(0).normal(size=(3, 5, 4)).astype(np.float32) * 3
+    np.testing.assert_allclose(model.predict(x, verbose=0), _np_mish(x), rtol=1e-5, atol=1e-6)
+
+
+def test_time_distributed_glu_halves_the_feature_axis():
+    inputs = keras.Input((5, 4))
+    outputs = keras.layers.TimeDistributed(L.GLU())(inputs)
+    assert tuple(outputs.shape) == (None, 5, 2)
+    x = np.random.default_rng(1).normal(size=(2, 5, 4)).astype(np.float32)
+    expected = x[..., :2] / (1.0 + np.exp(-x[..., 2:]))
+    np.testing.assert_allclose(keras.Model(inputs, outputs).predict(x, verbose=0), expected, rtol=1e-5, atol=1e-6)
+
+
+# -- Maxout where the size along its axis is known only when the model runs ------------------
+
+def test_maxout_with_a_size_unknown_when_the_model_is_built():
+    inputs = keras.Input((None,))
+    outputs = L.Maxout(num_units=2)(inputs)
+    assert tuple(outputs.shape) == (None, 2)
+    model = keras.Model(inputs, outputs)
+    x = np.random.default_rng(2).normal(size=(3, 6)).astype(np.float32)
+    np.testing.assert_array_equal(model.predict(x, verbose=0), _np_maxout(x, 2))
+    x = np.random.default_rng(3).normal(size=(3, 10)).astype(np.float32)
+    np.testing.assert_array_equal(model(x).numpy(), _np_maxout(x, 2))
+
+
+def test_maxout_default_units_with_a_size_unknown_when_the_model_is_built():
+    inputs = keras.Input((None,))
+    outputs = L.Maxout()(inputs)
+    assert tuple(outputs.shape) == (None, None)
+    x = np.arange(8, dtype=np.float32).reshape(2, 4)[:, ::-1].copy()
+    np.testing.assert_array_equal(keras.Model(inputs, outputs).predict(x, verbose=0), _np_maxout(x, 2))
+
+
+# -- built at instantiation -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(set(LAYERS) - {"prelu"}))
+def test_layers_without_weights_are_built_when_constructed(name):
+    layer = LAYERS[name]()
+    assert layer.built
+    assert layer.weights == []
+
+
+@pytest.mark.parametrize("make", [
+    lambda: L.PReLU(),
+    lambda: L.Swish(trainable_beta=True),
+    lambda: L.Snake(trainable_frequency=True, per_channel=True),
+], ids=["PReLU", "Swish-trainable", "Snake-trainable"])
+def test_layers_with_weights_build_on_first_call(make):
+    layer = make()
+    assert not layer.built and layer.weights == []
+    layer(tf.ones((2, 3)))
+    assert layer.built and len(layer.trainable_weights) == 1
+
+
+def test_a_subclass_with_its_own_build_is_built_by_it():
+    calls = []
+
+    class Recording(L.Mish):
+        def build(self, input_shape):
+            calls.append(tuple(input_shape))
+
+    layer = Recording()
+    assert not layer.built
+    layer(tf.ones((2, 3)))
+    assert layer.built and calls == [(2, 3)]
+
+
+# -- public parameter attributes --------------------------------------------------------------
+
+def test_relu_elu_softmax_attributes_like_keras():
+    relu = L.ReLU(max_value=10.0, negative_slope=0.5, threshold=0.25)
+    ours = (relu.max_value, relu.negative_slope, relu.threshold)
+    assert ours == (10.0, 0.5, 0.25)
+    theirs = keras.layers.ReLU(max_value=10.0, negative_slope=0.5, threshold=0.25)
+    assert ours == (theirs.max_value, theirs.negative_slope, theirs.threshold)
+    assert L.ReLU().max_value is None and L.ReLU().negative_slope == 0.0 and L.ReLU().threshold == 0.0
+    assert L.ELU().alpha == keras.layers.ELU().alpha == 1.0
+    assert L.ELU(alpha=0.3).alpha == 0.3
+    assert L.Softmax().axis == keras.layers.Softmax().axis == -1
+    assert L.Softmax(axis=1).axis == 1
+    # Keras' LeakyReLU layer defaults to 0.3, its function to 0.2; ours are both 0.2 (README).
+    assert L.LeakyReLU().negative_slope == 0.2
+
+
+@pytest.mark.parametrize("name", sorted(set(LAYERS) - {"prelu"}))
+def test_every_parameter_is_a_read_only_attribute_equal_to_the_config(name):
+    layer = LAYERS[name]()
+    config = layer.get_config()
+    params = [p.name for p in SPECS[name].params if p.name != "training"]
+    for param in params:
+        assert getattr(layer, param) == config[param]
+        with pytest.raises(AttributeError, match="no setter"):
+            setattr(layer, param, 7)
+    rebuilt = LAYERS[name].from_config(config)
+    assert {p: getattr(rebuilt, p) for p in params} == {p: getattr(layer, p) for p in params}
+
+
+def test_a_trainable_parameter_attribute_is_its_initial_value():
+    layer = L.Swish(beta=1.5, trainable_beta=True)
+    layer(tf.ones((1, 2)))
+    layer.beta_weight.assign(3.0)
+    assert layer.beta == 1.5 == layer.get_config()["beta"]
+
+
+# -- masking ---------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_supports_masking_where_elementwise_and_for_the_softmax_layers(name):
+    assert LAYERS[name]().supports_masking == (_elementwise(name) or name in MASKING_AXIS_LAYERS)
+
+
+@pytest.mark.parametrize("name", ["mish", "relu", "prelu", "snake", "gelu"])
+def test_elementwise_layers_pass_the_mask_through(name):
+    layer = LAYERS[name]()
+    given = tf.constant([[True, False, True]])
+    assert layer.compute_mask(tf.ones((1, 3, 2)), given) is given
+
+
+def test_a_mask_reaches_a_later_layer_through_an_elementwise_layer():
+    # An LSTM skips masked steps: its output with the mask equals its output on the unmasked prefix.
+    tokens = np.array([[3, 1, 0, 0]])
+    inputs = keras.Input((4,), dtype="int32")
+    embedded = keras.layers.Embedding(5, 2, mask_zero=True, embeddings_initializer="ones")(inputs)
+    act = L.Mish()(embedded)
+    lstm = keras.layers.LSTM(3, kernel_initializer="ones", recurrent_initializer="ones")
+    model = keras.Model(inputs, lstm(act))
+    prefix = keras.Input((2,), dtype="int32")
+    short = keras.Model(prefix, lstm(L.Mish()(keras.layers.Embedding(5, 2, embeddings_initializer="ones")(prefix))))
+    np.testing.assert_allclose(model.predict(tokens, verbose=0), short.predict(tokens[:, :2], verbose=0), rtol=1e-6)
+
 
 # -- get(None) --------------------------------------------------------------------------------
 

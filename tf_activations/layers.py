@@ -27,9 +27,16 @@ def class_name(name: str) -> str:
 class ActivationLayer(keras.layers.Layer):
     """Base of the generated layers: holds the activation's parameters.
 
-    A differentiable parameter ``p`` (swish's beta, snake's frequency) becomes
-    a weight when ``trainable_p=True``: a scalar, or one value per channel
-    (last axis) with ``per_channel=True``.
+    Each parameter is a read-only attribute (``ReLU().max_value``,
+    ``Softmax().axis``) with the value ``get_config`` saves. A differentiable
+    parameter ``p`` (swish's beta, snake's frequency) becomes a weight
+    ``p_weight`` when ``trainable_p=True``: a scalar, or one value per channel
+    (last axis) with ``per_channel=True``; the attribute ``p`` stays its
+    initial value.
+
+    As Keras' own activation layers: a layer without weights is built when
+    constructed; elementwise layers pass a mask through unchanged; every
+    layer has ``compute_output_shape`` (so it works in ``TimeDistributed``).
     """
 
     activation_name = None
@@ -54,6 +61,18 @@ class ActivationLayer(keras.layers.Layer):
         super().__init__(**kwargs)
         self.supports_masking = not spec.axis_op
         self._fn = FUNCTIONS[self.activation_name]
+        # Built now when there is nothing to build, unless a subclass has its own
+        # build() (PReLU, or a user's), which then runs on the first call: Keras'
+        # rule for its own layers (Layer._build_at_init).
+        if not self._learned and type(self).build is ActivationLayer.build:
+            self._built_at_init()
+
+    def _built_at_init(self):
+        # As Layer._build_at_init, which only applies where build() is not overridden at all:
+        # built, with no build config to save, and locked against adding state later.
+        self.built = True
+        self._post_build()
+        self._lock_state()
 
     def build(self, input_shape):
         shape = (input_shape[-1],) if self.per_channel else ()
@@ -72,6 +91,9 @@ class ActivationLayer(keras.layers.Layer):
         if "training" in SPECS[self.activation_name].defaults:
             params["training"] = bool(training)
         return self._fn(inputs, **params)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
 
     def get_config(self):
         config = super().get_config()
@@ -128,11 +150,77 @@ class PReLU(ActivationLayer):
         return config
 
 
+def _axis_of(layer, input_shape) -> int:
+    rank = len(input_shape)
+    if rank == 0:
+        raise ValueError(f"{type(layer).__name__} works along an axis and needs an input of rank >= 1; "
+                         f"got a scalar (shape {tuple(input_shape)})")
+    if not -rank <= layer.axis < rank:
+        raise ValueError(f"{type(layer).__name__} expects axis in [{-rank}, {rank}) for a rank-{rank} "
+                         f"input; got {layer.axis}")
+    return layer.axis % rank
+
+
+def _normaliser_output_shape(self, input_shape):
+    _axis_of(self, input_shape)
+    return tuple(input_shape)
+
+
+def _glu_output_shape(self, input_shape):
+    shape = list(input_shape)
+    axis = _axis_of(self, shape)
+    if shape[axis] is not None:
+        if shape[axis] % 2:
+            raise ValueError(f"GLU expects an even size along axis {self.axis}; got {shape[axis]} "
+                             f"(shape {tuple(input_shape)})")
+        shape[axis] //= 2
+    return tuple(shape)
+
+
+def _maxout_output_shape(self, input_shape):
+    shape = list(input_shape)
+    axis = _axis_of(self, shape)
+    size = shape[axis]
+    if size is None:  # known when the model runs; only then can the default (pairs) say how many units
+        shape[axis] = self.num_units
+        return tuple(shape)
+    units = size // 2 if self.num_units is None else self.num_units
+    if units < 1 or size % units:
+        raise ValueError(
+            f"Maxout expects num_units to divide the size {size} of axis {self.axis}; got {self.num_units}"
+            + (" (the default pairs up units, so the size must be even and at least 2)"
+               if self.num_units is None else ""))
+    shape[axis] = units
+    return tuple(shape)
+
+
+# Methods that differ from ActivationLayer's, by activation.
+_METHODS = {
+    "glu": {"compute_output_shape": _glu_output_shape},
+    "maxout": {"compute_output_shape": _maxout_output_shape},
+    "softmax": {"compute_output_shape": _normaliser_output_shape},
+    "log_softmax": {"compute_output_shape": _normaliser_output_shape},
+    "sparsemax": {"compute_output_shape": _normaliser_output_shape},
+}
+
+
+def _param_property(name: str) -> property:
+    return property(lambda self: self._params[name],
+                    doc=f"The layer's ``{name}`` (read-only; as saved by get_config).")
+
+
 def _layer_class(name: str) -> type:
     spec = SPECS[name]
     doc = f"Keras layer for ``tf_activations.{name}``: {spec.summary}\n\n    {spec.formula}\n\nReference: {spec.reference}"
-    return type(class_name(name), (ActivationLayer,), {"activation_name": name, "__doc__": doc,
-                                                       "__module__": __name__})
+    body = {"activation_name": name, "__doc__": doc, "__module__": __name__}
+    for p in spec.params:
+        if p.name == "training":
+            continue
+        if hasattr(keras.layers.Layer, p.name):  # would hide Keras' own attribute
+            raise RuntimeError(f"parameter {name}.{p.name} clashes with keras.layers.Layer.{p.name}")
+        body[p.name] = _param_property(p.name)
+    body.update(_METHODS.get(name, {}))
+    return type(class_name(name), (ActivationLayer,), body)
 
 
 LAYERS = {}
