@@ -7,6 +7,8 @@ check, through ``run_layer_test``: built state after construction, a
 against NumPy formulas written in this file.
 """
 
+import math
+
 import keras
 import numpy as np
 import pytest
@@ -17,7 +19,7 @@ from tf_activations import layers as L
 from tf_activations._registry import SPECS
 from tf_activations.layers import LAYERS
 
-MASKING_AXIS_LAYERS = set()
+MASKING_AXIS_LAYERS = {"softmax", "log_softmax"}
 
 
 def _elementwise(name):
@@ -225,6 +227,79 @@ def test_a_mask_reaches_a_later_layer_through_an_elementwise_layer():
     prefix = keras.Input((2,), dtype="int32")
     short = keras.Model(prefix, lstm(L.Mish()(keras.layers.Embedding(5, 2, embeddings_initializer="ones")(prefix))))
     np.testing.assert_allclose(model.predict(tokens, verbose=0), short.predict(tokens[:, :2], verbose=0), rtol=1e-6)
+
+
+SOFTMAX_X = np.array([[1.0, 2.0, 5.0, 1.0], [1.0, 1.0, 1.0, 1.0], [3.0, 1.0, 2.0, 4.0]], np.float32)
+SOFTMAX_MASK = np.array([[True, True, False, False], [False] * 4, [True] * 4])
+
+
+def _np_masked_softmax(x, mask):
+    out = np.zeros_like(x, dtype=np.float64)
+    for i in range(x.shape[0]):
+        kept = x[i][mask[i]].astype(np.float64)
+        if kept.size:
+            out[i][mask[i]] = np.exp(kept - kept.max()) / np.exp(kept - kept.max()).sum()
+    return out
+
+
+def test_softmax_layer_with_a_mask():
+    expected = _np_masked_softmax(SOFTMAX_X, SOFTMAX_MASK)
+    ours = L.Softmax()(SOFTMAX_X, mask=SOFTMAX_MASK).numpy()
+    np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(ours[~SOFTMAX_MASK], 0.0)  # exact zeros, the fully masked row too
+    np.testing.assert_allclose(ours, keras.layers.Softmax()(SOFTMAX_X, mask=SOFTMAX_MASK).numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_softmax_layer_with_a_mask_in_exact_mode():
+    with tf_activations.exact():
+        ours = L.Softmax()(SOFTMAX_X, mask=SOFTMAX_MASK).numpy()
+    np.testing.assert_allclose(ours, _np_masked_softmax(SOFTMAX_X, SOFTMAX_MASK), rtol=1e-6, atol=1e-7)
+
+
+def test_log_softmax_layer_with_a_mask():
+    ours = L.LogSoftmax()(SOFTMAX_X, mask=SOFTMAX_MASK).numpy()
+    expected = np.full(SOFTMAX_X.shape, -np.inf)
+    for i, row in enumerate(SOFTMAX_X.astype(np.float64)):
+        kept = row[SOFTMAX_MASK[i]]
+        if kept.size:
+            expected[i][SOFTMAX_MASK[i]] = kept - (kept.max() + math.log(np.exp(kept - kept.max()).sum()))
+    np.testing.assert_allclose(ours, expected, rtol=1e-6, atol=1e-6)
+    assert np.all(np.isneginf(ours[~SOFTMAX_MASK]))
+
+
+def test_softmax_masks_that_broadcast_or_are_numbers():
+    x = np.array([[1.0, 2.0, 1.0], [3.0, 4.0, 5.0]], np.float32)
+    expected = np.stack([_np_masked_softmax(x[i:i + 1], np.array([[True, False, True]]))[0] for i in range(2)])
+    for mask in (np.array([[1.0, 0.0, 1.0]]), np.array([1.0, 0.0, 1.0]), np.array([True, False, True])):
+        np.testing.assert_allclose(L.Softmax()(x, mask=mask).numpy(), expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(L.Softmax(axis=0)(x, mask=np.array([[1.0], [0.0]])).numpy(),
+                               [[1.0, 1.0, 1.0], [0.0, 0.0, 0.0]], atol=1e-7)
+
+
+def test_softmax_mask_in_float16_uses_a_representable_fill():
+    x = SOFTMAX_X.astype(np.float16)
+    ours = L.Softmax(dtype="float16")(x, mask=SOFTMAX_MASK).numpy()
+    assert ours.dtype == np.float16 and np.all(np.isfinite(ours))
+    np.testing.assert_allclose(ours, _np_masked_softmax(SOFTMAX_X, SOFTMAX_MASK), atol=1e-3)
+
+
+@pytest.mark.parametrize("cls", [L.Softmax, L.LogSoftmax])
+def test_softmax_masks_that_do_not_broadcast_are_refused(cls):
+    with pytest.raises(ValueError, match="broadcastable"):
+        cls()(np.array([[1.0, 2.0, 1.0]]), mask=np.array([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]))
+    with pytest.raises(ValueError, match="must not have more dimensions"):
+        cls()(np.array([[1.0, 2.0, 1.0]]), mask=np.array([[[1.0, 0.0, 1.0]]]))
+
+
+def test_softmax_takes_the_mask_a_model_propagates():
+    tokens = np.array([[2, 4, 0, 0], [1, 0, 0, 0]])
+    table = np.linspace(-1.0, 1.0, 5, dtype=np.float32)[:, None]
+    inputs = keras.Input((4,), dtype="int32")
+    logits = keras.layers.Embedding(5, 1, mask_zero=True,
+                                    embeddings_initializer=keras.initializers.Constant(table))(inputs)
+    squeezed = keras.layers.Lambda(lambda t: t[..., 0], output_shape=(4,), mask=lambda t, m: m)(logits)
+    out = keras.Model(inputs, L.Softmax()(squeezed)).predict(tokens, verbose=0)
+    np.testing.assert_allclose(out, _np_masked_softmax(table[tokens, 0], tokens != 0), rtol=1e-6, atol=1e-7)
 
 
 # -- get(None) --------------------------------------------------------------------------------

@@ -59,7 +59,7 @@ class ActivationLayer(keras.layers.Layer):
             raise TypeError(f"{type(self).__name__} expects per_channel to be a bool; got {per_channel!r}")
         self.per_channel = per_channel
         super().__init__(**kwargs)
-        self.supports_masking = not spec.axis_op
+        self.supports_masking = not spec.axis_op or self.activation_name in _MASKING
         self._fn = FUNCTIONS[self.activation_name]
         # Built now when there is nothing to build, unless a subclass has its own
         # build() (PReLU, or a user's), which then runs on the first call: Keras'
@@ -194,14 +194,51 @@ def _maxout_output_shape(self, input_shape):
     return tuple(shape)
 
 
+def _large_negative(dtype) -> float:
+    # Keras' Softmax layer puts this in masked logits (keras/src/layers/activations/softmax.py).
+    return -3e4 if keras.backend.standardize_dtype(dtype) == "float16" else -1e9
+
+
+def _masked_call(fill):
+    """call() of a normaliser that takes a mask as Keras' Softmax layer does.
+
+    Masked logits become a large negative number before normalising and the
+    masked outputs ``fill`` after (0 for softmax, -inf for log_softmax), so a
+    fully masked slice is all ``fill``. The mask (bool, or numbers where > 0.5
+    keeps) must broadcast to the input without adding dimensions.
+    """
+
+    def call(self, inputs, mask=None):
+        if mask is None:
+            return self._fn(inputs, axis=self.axis)
+        name = type(self).__name__
+        if len(mask.shape) > len(inputs.shape):
+            raise ValueError(f"{name}: the mask must be broadcastable to the inputs and must not have more "
+                             f"dimensions; got inputs.shape={inputs.shape}, mask.shape={mask.shape}")
+        for m_dim, i_dim in zip(mask.shape[::-1], inputs.shape[::-1]):
+            if m_dim is not None and i_dim is not None and m_dim not in (1, i_dim):
+                raise ValueError(f"{name}: the mask must be broadcastable to the inputs (each mask dimension "
+                                 f"1 or equal to the input's); got inputs.shape={inputs.shape}, "
+                                 f"mask.shape={mask.shape}")
+        if keras.backend.standardize_dtype(mask.dtype) != "bool":
+            mask = keras.ops.greater(mask, keras.ops.cast(0.5, mask.dtype))
+        kept = keras.ops.where(mask, inputs, _large_negative(inputs.dtype))
+        outputs = self._fn(kept, axis=self.axis)
+        return keras.ops.where(mask, outputs, keras.ops.cast(fill, outputs.dtype))
+
+    return call
+
+
 # Methods that differ from ActivationLayer's, by activation.
 _METHODS = {
     "glu": {"compute_output_shape": _glu_output_shape},
     "maxout": {"compute_output_shape": _maxout_output_shape},
-    "softmax": {"compute_output_shape": _normaliser_output_shape},
-    "log_softmax": {"compute_output_shape": _normaliser_output_shape},
+    "softmax": {"call": _masked_call(0.0), "compute_output_shape": _normaliser_output_shape},
+    "log_softmax": {"call": _masked_call(float("-inf")), "compute_output_shape": _normaliser_output_shape},
     "sparsemax": {"compute_output_shape": _normaliser_output_shape},
 }
+# Normalisers that take a mask, like keras.layers.Softmax, also pass it on.
+_MASKING = {"softmax", "log_softmax"}
 
 
 def _param_property(name: str) -> property:
