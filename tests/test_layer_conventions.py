@@ -30,6 +30,10 @@ def _np_mish(x):
     return x * np.tanh(np.log1p(np.exp(x)))
 
 
+def _np_snake(x, a):
+    return x + np.sin(a * x) ** 2 / a
+
+
 def _np_maxout(x, units):
     return x.reshape(x.shape[:-1] + (units, x.shape[-1] // units)).max(axis=-1)
 
@@ -309,3 +313,56 @@ def test_get_none_is_linear_like_keras():
     assert keras.activations.get(None).__name__ == tf_activations.get(None).__name__ == "linear"
     x = np.array([-2.5, 0.0, 3.0], np.float32)
     np.testing.assert_array_equal(tf_activations.get(None)(x).numpy(), x)
+
+
+# -- learned parameters stay out of the NaN region --------------------------------------------
+
+@pytest.mark.parametrize("value", [0.0, -1.0, -1e-30])
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_a_learned_snake_frequency_at_or_below_zero_stays_finite(value, per_channel):
+    layer = L.Snake(trainable_frequency=True, per_channel=per_channel)
+    x = tf.constant([[-3.0, -0.5, 0.0, 2.0, 40.0]])
+    layer(x)
+    layer.frequency_weight.assign(tf.fill(layer.frequency_weight.shape, value))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = layer(x)
+    dx = tape.gradient(y, x)
+    dw = tape.gradient(y, layer.frequency_weight)
+    floor = tf_activations.layers.LEARNED_FLOOR
+    np.testing.assert_allclose(y.numpy(), _np_snake(x.numpy().astype(np.float64), floor), rtol=1e-6)
+    np.testing.assert_allclose(dx.numpy(), 1.0 + np.sin(2 * floor * x.numpy().astype(np.float64)), rtol=1e-6)
+    assert np.all(np.isfinite(dw.numpy()))
+
+
+def test_an_optimizer_step_cannot_push_the_snake_frequency_below_the_floor():
+    layer = L.Snake(trainable_frequency=True)
+    layer(tf.ones((1, 3)))
+    keras.optimizers.SGD(1.0).apply_gradients([(tf.constant(10.0), layer.frequency_weight)])
+    assert layer.frequency_weight.numpy() == np.float32(tf_activations.layers.LEARNED_FLOOR)
+
+
+def test_training_that_drives_the_snake_frequency_down_stays_finite():
+    # Targets equal to x pull snake towards the identity, i.e. the frequency towards 0.
+    layer = L.Snake(frequency=0.05, trainable_frequency=True)
+    model = keras.Sequential([keras.Input((4,)), layer])
+    model.compile(optimizer=keras.optimizers.SGD(5.0), loss="mse")
+    x = np.random.default_rng(4).normal(size=(64, 4)).astype(np.float32) * 4
+    history = model.fit(x, x, epochs=3, batch_size=16, verbose=0)
+    assert np.all(np.isfinite(history.history["loss"]))
+    assert layer.frequency_weight.numpy() == np.float32(tf_activations.layers.LEARNED_FLOOR)  # reached, held
+    assert np.all(np.isfinite(model.predict(x, verbose=0)))
+
+
+@pytest.mark.parametrize("value", [0.0, -2.0])
+def test_a_learned_swish_beta_of_any_sign_is_finite_and_unclipped(value):
+    layer = L.Swish(trainable_beta=True)
+    x = tf.constant([[-30.0, -1.0, 0.0, 1.5, 30.0]])
+    layer(x)
+    layer.beta_weight.assign(value)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = layer(x)
+    xs = x.numpy().astype(np.float64)
+    np.testing.assert_allclose(y.numpy(), xs / (1.0 + np.exp(-value * xs)), rtol=1e-6, atol=1e-30)
+    assert np.all(np.isfinite(tape.gradient(y, x).numpy()))

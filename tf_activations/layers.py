@@ -24,6 +24,34 @@ def class_name(name: str) -> str:
     return "".join(_WORDS.get(part, part.capitalize()) for part in name.split("_"))
 
 
+# A learned parameter that must stay above an exclusive lower bound (snake's
+# frequency > 0, which it divides by) is kept at least this far above it: by a
+# constraint after each optimizer step, and by a clip in call() for values set
+# or loaded by hand. 1e-4 is a normal float16, and snake at that frequency is
+# within 1e-4 * x^2 of the identity, so nothing a model can learn is lost.
+LEARNED_FLOOR = 1e-4
+
+
+class AtLeast(keras.constraints.Constraint):
+    """Keeps a weight at or above ``min_value`` (elementwise)."""
+
+    def __init__(self, min_value):
+        self.min_value = float(min_value)
+
+    def __call__(self, w):
+        return keras.ops.maximum(w, keras.ops.cast(self.min_value, w.dtype))
+
+    def get_config(self):
+        return {"min_value": self.min_value}
+
+
+def _floor(param):
+    """The smallest value a learned ``param`` may take, or None if any value is valid."""
+    if param.low is None:
+        return None
+    return param.low if param.low_inclusive else param.low + LEARNED_FLOOR
+
+
 class ActivationLayer(keras.layers.Layer):
     """Base of the generated layers: holds the activation's parameters.
 
@@ -32,7 +60,7 @@ class ActivationLayer(keras.layers.Layer):
     parameter ``p`` (swish's beta, snake's frequency) becomes a weight
     ``p_weight`` when ``trainable_p=True``: a scalar, or one value per channel
     (last axis) with ``per_channel=True``; the attribute ``p`` stays its
-    initial value.
+    initial value. A learned snake frequency is kept >= ``LEARNED_FLOOR``.
 
     As Keras' own activation layers: a layer without weights is built when
     constructed; elementwise layers pass a mask through unchanged; every
@@ -76,10 +104,12 @@ class ActivationLayer(keras.layers.Layer):
 
     def build(self, input_shape):
         shape = (input_shape[-1],) if self.per_channel else ()
+        spec = SPECS[self.activation_name]
         for name in self._learned:
+            floor = _floor(spec.param(name))
             weight = self.add_weight(
                 name=name, shape=shape, initializer=keras.initializers.Constant(self._params[name]),
-                trainable=True)
+                constraint=None if floor is None else AtLeast(floor), trainable=True)
             self._learned[name] = weight
             # An attribute, so TensorFlow's object graph tracks it: a variable only held
             # in the plain dict above is an "untracked resource" to tf.saved_model.save.
@@ -87,8 +117,11 @@ class ActivationLayer(keras.layers.Layer):
 
     def call(self, inputs, training=None):
         params = dict(self._params)
-        params.update(self._learned)
-        if "training" in SPECS[self.activation_name].defaults:
+        spec = SPECS[self.activation_name]
+        for name, weight in self._learned.items():
+            floor = _floor(spec.param(name))
+            params[name] = weight if floor is None else keras.ops.maximum(weight, floor)
+        if "training" in spec.defaults:
             params["training"] = bool(training)
         return self._fn(inputs, **params)
 
