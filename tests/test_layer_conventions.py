@@ -62,6 +62,20 @@ def test_keras_run_layer_test_with_weights(name, flag, per_channel):
                     expected_num_trainable_weights=1)
 
 
+def test_keras_prelu_layer_test_with_its_initializer_regularizer_constraint():
+    _run_layer_test(layer_cls=L.PReLU, init_kwargs={"alpha_initializer": "zeros", "alpha_regularizer": "L1",
+                                                    "alpha_constraint": "MaxNorm", "shared_axes": 1},
+                    input_shape=(2, 3, 4), supports_masking=True)
+
+
+@pytest.mark.parametrize("make", [L.ELU, lambda: L.ReLU(max_value=10.0, negative_slope=1.0, threshold=0.5),
+                                  lambda: L.Softmax(axis=1), lambda: L.Maxout(num_units=3)],
+                         ids=["ELU", "ReLU", "Softmax", "Maxout"])
+def test_keras_class_serialization_test(make):
+    testing = pytest.importorskip("keras.src.testing")
+    testing.TestCase(methodName="run_class_serialization_test").run_class_serialization_test(make())
+
+
 # -- compute_output_shape -------------------------------------------------------------------
 
 @pytest.mark.parametrize("name", sorted(LAYERS))
