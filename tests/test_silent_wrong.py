@@ -203,3 +203,62 @@ def test_elu_layer_with_an_alpha_beyond_float32_is_refused_at_call():
     layer = ta.layers.ELU.from_config({**ta.layers.ELU().get_config(), "alpha": 1e300})
     with pytest.raises(ValueError, match=r"elu\(\) expects alpha.*float32"):
         layer(tf.constant([[-1.0, 0.0, 1.0]]))
+
+
+# --- 6. Underflow bands of the composites (exact mode) ----------------------------------
+
+mp.mp.dps = 60
+_SQRT2 = mp.sqrt(2)
+
+
+def _mp_gelu(x):
+    return x * mp.erfc(-x / _SQRT2) / 2
+
+
+def _mp_gelu_slope(x):
+    return mp.erfc(-x / _SQRT2) / 2 + x * mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
+
+
+def _exact_gradient(name, x):
+    """f(x) and f'(x) of the composite in exact mode (the fused kernels switched off)."""
+    with ta.exact(), ta.native.disabled():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = getattr(ta, name)(x)
+        return y.numpy(), tape.gradient(y, x).numpy()
+
+
+def _reference(fn, x, dtype):
+    return np.array([float(fn(mp.mpf(float(v)))) for v in np.asarray(x, dtype)])
+
+
+def test_float32_tanh_slope_is_not_zero_where_it_is_a_normal_float():
+    x = np.array([-44.3, -44.0, 43.8, 44.0, 44.3], np.float32)
+    _, d = _exact_gradient("tanh", tf.constant(x))
+    want = _reference(lambda v: mp.sech(v) ** 2, x, np.float32)
+    assert (want >= np.finfo(np.float32).tiny).all()
+    np.testing.assert_allclose(d, want, rtol=1e-5)
+
+
+def test_float32_gelu_slope_is_not_zero_where_it_is_a_normal_float():
+    x = np.array([-13.29, -13.25, -13.0, -12.0, -10.5, -10.0, -9.9], np.float32)
+    _, d = _exact_gradient("gelu", tf.constant(x))
+    want = _reference(_mp_gelu_slope, x, np.float32)
+    assert (np.abs(want) >= np.finfo(np.float32).tiny).all()
+    np.testing.assert_allclose(d, want, rtol=1e-5)
+
+
+def test_float64_gelu_is_not_zero_where_it_is_a_normal_float():
+    x = np.array([-37.6, -37.58, -37.55, -37.5, -30.0, -20.5, -20.0, -19.9], np.float64)
+    y, d = _exact_gradient("gelu", tf.constant(x))
+    want = _reference(_mp_gelu, x, np.float64)
+    assert (np.abs(want) >= np.finfo(np.float64).tiny).all()
+    np.testing.assert_allclose(y, want, rtol=1e-12)
+    np.testing.assert_allclose(d, _reference(_mp_gelu_slope, x, np.float64), rtol=1e-12)
+
+
+def test_gelu_tails_end_in_zero_without_nan():
+    for dtype in (tf.float32, tf.float64):
+        y, d = _exact_gradient("gelu", tf.constant([-np.inf, -1e30, -50.0], dtype))
+        np.testing.assert_array_equal(y, [0.0, 0.0, 0.0])
+        np.testing.assert_array_equal(d, [0.0, 0.0, 0.0])
