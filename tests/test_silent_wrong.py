@@ -262,3 +262,19 @@ def test_gelu_tails_end_in_zero_without_nan():
         y, d = _exact_gradient("gelu", tf.constant([-np.inf, -1e30, -50.0], dtype))
         np.testing.assert_array_equal(y, [0.0, 0.0, 0.0])
         np.testing.assert_array_equal(d, [0.0, 0.0, 0.0])
+
+
+# --- 5. Save names ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["sparsemax", "threshold"])
+def test_saved_under_the_package_name_and_reloaded_identically(name, tmp_path):
+    import keras
+
+    inp = keras.Input((4,))
+    model = keras.Model(inp, keras.layers.Dense(4, activation=name)(inp))
+    assert f"tf_activations>{name}" in str(model.get_config())
+    x = np.random.default_rng(1).normal(size=(3, 4)).astype("float32")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.layers[-1].activation is getattr(ta, name)
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
