@@ -65,6 +65,8 @@ WITH_PACKAGE = {
     "str-swish": lambda: _dense_model("swish"),
     "str-hard_silu": lambda: _dense_model("hard_silu"),
     "str-maxout": lambda: _dense_model("maxout"),
+    "str-sparsemax": lambda: _dense_model("sparsemax"),
+    "str-threshold": lambda: _dense_model("threshold"),
     "GELU(approximate=True)": lambda: _layer_model(LAYERS["gelu"](approximate=True)),
     "LeakyReLU(negative_slope=0.07)": lambda: _layer_model(LAYERS["leaky_relu"](negative_slope=0.07)),
     "ELU(alpha=0.5)": lambda: _layer_model(LAYERS["elu"](alpha=0.5)),
@@ -144,22 +146,27 @@ def test_keras_file_reloads_identically_in_fresh_process(reloaded_with_package, 
     np.testing.assert_array_equal(_check_loaded(loaded, case), originals[case])
 
 
-# Keras' own "threshold" takes required threshold/default_value arguments, so the bare
-# string is unusable in plain Keras (Dense(activation="threshold") fails there with or
-# without tf_activations); with tf_activations it means threshold=0, default_value=0.
-# Keras 3.15's own sparsemax is wrong (some rows come out all zeros, summing to 0; ours
-# matches a NumPy sort-based reference in test_keras_integration.py), so the plain-Keras
-# reload cannot reproduce our values.
-_PLAIN_XFAIL = {"threshold": "plain Keras' threshold() has required arguments; the bare string cannot run there",
-                "sparsemax": "Keras 3.15 keras.activations.sparsemax gives rows summing to 0 (Keras bug)"}
+# "sparsemax" and "threshold" are saved as "tf_activations>sparsemax"/"...>threshold"
+# (keras_strings.SAVED_UNDER_PACKAGE): Keras 3.15's own sparsemax is wrong (some rows come
+# out all zeros, summing to 0; ours matches a NumPy sort-based reference in
+# test_keras_integration.py) and its threshold() has required arguments, so a file saved
+# under the plain name would load in plain Keras and predict other numbers, or fail at
+# predict. Plain Keras now refuses such a file at load, naming the package.
+SAVED_UNDER_PACKAGE = ("sparsemax", "threshold")
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.xfail(reason=_PLAIN_XFAIL[n], strict=True))
-                                  if n in _PLAIN_XFAIL else n for n in BUILTIN])
+@pytest.mark.parametrize("name", [n for n in BUILTIN if n not in SAVED_UNDER_PACKAGE])
 def test_builtin_name_model_loads_in_plain_keras(reloaded_plain_keras, name):
     originals, loaded = reloaded_plain_keras
     np.testing.assert_allclose(_check_loaded(loaded, name), originals[name], rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", SAVED_UNDER_PACKAGE)
+def test_names_saved_under_the_package_are_refused_by_plain_keras(reloaded_plain_keras, name):
+    _, loaded = reloaded_plain_keras
+    assert isinstance(loaded[name], str) and f"tf_activations>{name}" in loaded[name], loaded[name]
 
 
 # --- 5. MirroredStrategy over two logical CPUs == one device --------------------------------

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import inspect
 
+import numpy as np
 import tensorflow as tf
 
 from tf_activations import native
@@ -82,7 +83,69 @@ def to_float_tensor(fn_name: str, x) -> tf.Tensor:
     return x
 
 
-def _param_tensor(fn_name: str, param, value, dtype: tf.DType):
+# Per dtype, the magnitudes a non-zero parameter may take: a Python number becomes a
+# tensor of the input's dtype, where beyond the largest finite value it is inf (swish with
+# beta=1e39 on float32 is inf * 0 = NaN at x = 0) and below the smallest normal it is
+# flushed to 0 on most CPUs (snake with frequency=1e-39 divides by it).
+_DTYPE_RANGE = {
+    tf.float16: (2.0 ** -14, 65504.0),
+    tf.bfloat16: (2.0 ** -126, 3.3895313892515355e38),
+    tf.float32: (2.0 ** -126, 3.4028234663852886e38),
+    tf.float64: (2.0 ** -1022, 1.7976931348623157e308),
+}
+
+
+def _range_words(dtype: tf.DType) -> str:
+    tiny, big = _DTYPE_RANGE[dtype]
+    return f"0 or a magnitude in [{tiny:g}, {big:g}], the normal range of {dtype.name}"
+
+
+def _check_range(fn_name: str, param, value: float, dtype: tf.DType) -> None:
+    """A number within the parameter's bounds must also be representable in x's dtype."""
+    tiny, big = _DTYPE_RANGE[dtype]
+    if value != 0.0 and not tiny <= abs(value) <= big:
+        raise ValueError(
+            f"{fn_name}() expects {param.name} to be {param.allowed()} and, for {dtype.name} "
+            f"input, {_range_words(dtype)}; got {value!r}")
+
+
+def _check_static_tensor(fn_name: str, param, value, dtype: tf.DType) -> None:
+    """A tensor parameter whose value is known (a constant) gets a number's checks."""
+    if isinstance(value, tf.Variable):
+        return  # trainable: its value changes after the call is traced
+    known = tf.get_static_value(value)
+    if known is None:
+        return
+    arr = np.asarray(known, dtype=np.float64)
+    tiny, big = _DTYPE_RANGE[dtype]
+    bad = ~np.isfinite(arr) | ((arr != 0.0) & ~((np.abs(arr) >= tiny) & (np.abs(arr) <= big)))
+    if param.low is not None:
+        bad |= (arr < param.low) if param.low_inclusive else (arr <= param.low)
+    if param.high is not None:
+        bad |= (arr > param.high) if param.high_inclusive else (arr >= param.high)
+    if bad.any():
+        first = arr[bad].flat[0] if arr.ndim else float(arr)
+        raise ValueError(
+            f"{fn_name}() expects {param.name} to be {param.allowed()} and, for {dtype.name} input, "
+            f"{_range_words(dtype)}; got a tensor holding {float(first)!r}")
+
+
+def _check_param_shape(fn_name: str, param, value, x: tf.Tensor) -> None:
+    """A tensor parameter may broadcast against x but not make the output bigger than x."""
+    ps, xs = value.shape, x.shape
+    if ps.rank is None or xs.rank is None:
+        return
+    grows = ps.rank > xs.rank or any(
+        p is not None and p != 1 and d is not None and p != d
+        for p, d in zip(reversed(ps.as_list()), reversed(xs.as_list())))
+    if grows:
+        raise ValueError(
+            f"{fn_name}() expects {param.name} to broadcast to the shape of x {xs} (a scalar, or "
+            f"at most x's rank with each size 1 or x's); got shape {ps}, which would change the "
+            f"output's shape")
+
+
+def _param_tensor(fn_name: str, param, value, dtype: tf.DType, x=None):
     """A differentiable parameter: a number (checked) or a float tensor/Variable."""
     if tf.is_tensor(value) or isinstance(value, tf.Variable):
         if value.dtype not in FLOAT_DTYPES:
@@ -90,8 +153,13 @@ def _param_tensor(fn_name: str, param, value, dtype: tf.DType):
                 f"{fn_name}() expects {param.name} to be {param.allowed()} or a floating "
                 f"tensor; got a {value.dtype.name} tensor"
             )
+        _check_static_tensor(fn_name, param, value, dtype)
+        if x is not None:
+            _check_param_shape(fn_name, param, value, x)
         return tf.convert_to_tensor(value)
-    return tf.constant(param.check(fn_name, value), dtype)
+    number = param.check(fn_name, value)
+    _check_range(fn_name, param, number, dtype)
+    return tf.constant(number, dtype)
 
 
 def _unbroadcast(grad: tf.Tensor, like: tf.Tensor) -> tf.Tensor:
@@ -150,13 +218,23 @@ def _along_axis(spec: Activation, x: tf.Tensor, fixed: dict) -> tf.Tensor:
     return op(x)
 
 
-def _check_axis(fn_name: str, x: tf.Tensor, axis: int) -> None:
+def _check_axis(fn_name: str, x: tf.Tensor, axis) -> None:
     rank = x.shape.rank
-    if rank is not None and not -max(rank, 1) <= axis < max(rank, 1):
+    if rank == 0:
         raise ValueError(
-            f"{fn_name}() expects axis to be an integer in [{-rank}, {rank}) for a "
-            f"rank-{rank} input; got {axis}"
-        )
+            f"{fn_name}() works along an axis, so x must have at least one axis; got a scalar "
+            f"(rank 0) with axis={axis!r}")
+    if rank is None:
+        return
+    axes = axis if isinstance(axis, tuple) else (axis,)
+    for a in axes:
+        if not -rank <= a < rank:
+            raise ValueError(
+                f"{fn_name}() expects axis to be an integer in [{-rank}, {rank}) for a "
+                f"rank-{rank} input; got {axis}"
+            )
+    if len({a % rank for a in axes}) != len(axes):
+        raise ValueError(f"{fn_name}() expects distinct axes for a rank-{rank} input; got {axis}")
 
 
 def keras_call(spec: Activation, keras_fn):
@@ -193,14 +271,19 @@ def apply(spec: Activation, x, params: dict, keras=None) -> tf.Tensor:
     for p in spec.params:
         value = params[p.name]
         if p.differentiable:
-            tensors[p.name] = _param_tensor(spec.name, p, value, x.dtype)
+            tensors[p.name] = _param_tensor(spec.name, p, value, x.dtype, x)
         else:
             fixed[p.name] = p.check(spec.name, value)
+            if p.kind in ("float", "optional_float") and fixed[p.name] is not None:
+                _check_range(spec.name, p, fixed[p.name], x.dtype)
     exact = is_exact()
     if spec.axis_op:
-        if "axis" in fixed:
-            _check_axis(spec.name, x, fixed["axis"])
-        y = None if exact or keras is None else keras(x, {**params, **fixed})
+        _check_axis(spec.name, x, fixed["axis"])
+        if spec.check is not None:
+            x = spec.check(x, **fixed)
+        # Keras' glu needs the static size of its axis; where it is unknown ours runs
+        unknown = spec.check is not None and x.shape.rank is not None and x.shape[fixed["axis"]] is None
+        y = None if exact or keras is None or unknown else keras(x, {**params, **fixed})
         return _along_axis(spec, x, fixed) if y is None else y
     y = native.dispatch(spec.name, x, fixed, tensors, exact=exact) if native.has_kernel(spec.name) else None
     if y is None and spec.tf_kernel is not None and not tensors:

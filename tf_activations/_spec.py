@@ -23,6 +23,7 @@ _KIND_WORDS = {
     "int": "an integer",
     "bool": "a bool",
     "axis": "an integer axis",
+    "axes": "an integer axis or a tuple of distinct integer axes",
     "optional_int": "an integer or None",
     "optional_float": "a real number or None",
 }
@@ -62,6 +63,12 @@ class Param:
             return False
         return True
 
+    @staticmethod
+    def _one_axis(value, bad):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            raise TypeError(bad())
+        return int(value)
+
     def check(self, fn_name: str, value: Any) -> Any:
         """Returns ``value`` normalised, or raises naming fn, argument and value."""
         if self.kind in ("optional_int", "optional_float") and value is None:
@@ -72,11 +79,16 @@ class Param:
         def bad():
             return f"{fn_name}() expects {self.name} to be {self.allowed()}; got {value!r}"
 
+        if self.kind == "axes" and isinstance(value, (tuple, list)):
+            axes = tuple(self._one_axis(v, bad) for v in value)
+            if not axes or len(set(axes)) != len(axes):
+                raise ValueError(bad())
+            return axes
         if self.kind == "bool":
             if not isinstance(value, (bool, np.bool_)):
                 raise TypeError(bad())
             return bool(value)
-        if self.kind in ("int", "axis", "optional_int"):
+        if self.kind in ("int", "axis", "axes", "optional_int"):
             if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
                 raise TypeError(bad())
             value = int(value)
@@ -107,7 +119,9 @@ class Activation:
     ``zero_centered`` means symmetric outputs (an odd function, like tanh),
     not merely outputs of both signs. ``axis_op`` marks functions of a whole axis (softmax, glu, ...), whose
     ``forward`` and ``vjp`` take the axis; ``derivative`` of those is the
-    diagonal of the Jacobian, d y_i / d x_i.
+    diagonal of the Jacobian, d y_i / d x_i. ``check``, when set, validates
+    an axis op's shape at the boundary (in both modes, before Keras' function
+    could run) and returns x, with a graph assertion where the shape is unknown.
     """
 
     name: str
@@ -123,6 +137,7 @@ class Activation:
     param_derivatives: Mapping[str, Callable] = dataclasses.field(default_factory=dict)
     tf_kernel: Optional[Callable] = None
     vjp: Optional[Callable] = None  # axis ops: vjp(x, dy, **params) -> dx
+    check: Optional[Callable] = None  # axis ops: check(x, **params) -> x, raising on a bad shape
     axis_op: bool = False
     float64_forward: bool = True
     monotonic: bool = True

@@ -10,7 +10,12 @@ default: the same function, computed more accurately. Those functions are not
 registered under a package prefix, so a model saved with them still says
 ``"gelu"`` and loads where tf_activations is absent. Names only we have
 (``"lisht"``, ``"snake"``, ``"prelu"``, ...) serialize as
-``"tf_activations>lisht"`` and need the package to load.
+``"tf_activations>lisht"`` and need the package to load. So do ``"sparsemax"``
+and ``"threshold"`` (``"tf_activations>sparsemax"``, ``"tf_activations>threshold"``):
+plain Keras 3.15's sparsemax is wrong and its threshold cannot run without
+arguments, so a file saved under the plain name would load there and predict
+different numbers, or fail at predict. The plain names still resolve to ours,
+so files saved with them before keep loading with the package imported.
 
 Opt out with ``use_keras_builtins()`` (or the environment variable
 ``TF_ACTIVATIONS_KEEP_KERAS_BUILTINS=1`` before import): Keras' own functions
@@ -32,6 +37,9 @@ from keras.src import activations as _keras_activations
 from tf_activations._registry import ALIASES, FUNCTIONS, SPECS
 
 _PACKAGE = "tf_activations"
+# Keras names whose plain-Keras function differs from ours in a way that matters for a
+# saved file (wrong values, or no defaults to run with): saved under our prefix instead.
+SAVED_UNDER_PACKAGE = ("sparsemax", "threshold")
 _KERAS_TABLE = _keras_activations.ALL_OBJECTS_DICT
 _KERAS_ORIGINALS = {name: _KERAS_TABLE[name] for name in list(SPECS) + list(ALIASES) if name in _KERAS_TABLE}
 
@@ -44,9 +52,9 @@ def _names():
 
 
 def register_serializables() -> None:
-    """Registers our own names (not Keras') under the ``tf_activations>`` prefix."""
+    """Registers our own names (not Keras', but sparsemax and threshold) under the ``tf_activations>`` prefix."""
     for name, spec in SPECS.items():
-        if not spec.keras_builtin:
+        if not spec.keras_builtin or name in SAVED_UNDER_PACKAGE:
             keras.saving.register_keras_serializable(package=_PACKAGE, name=name)(FUNCTIONS[name])
 
 

@@ -57,12 +57,29 @@ def _gaussian_pdf(x):
     return _INV_SQRT_2PI * tf.exp(-0.5 * tf.square(x))
 
 
+def _tail_start(x):
+    """Below this x, Phi(x) and phi(x) are formed from exp(-x^2 / 4) squared and the
+    Mills-ratio series: erfc and exp(-x^2 / 2) alone go subnormal (flushed to 0) while
+    gelu and gelu' are still normal (float64 gelu from x = -37.5, float32 gelu' from -13.2)."""
+    return -20.0 if x.dtype == tf.float64 else -10.0
+
+
+def _gaussian_halves(x):
+    """phi(x) = c * g * g, g = exp(-x^2 / 4): each factor stays normal longer than phi."""
+    return _INV_SQRT_2PI, tf.exp(-0.25 * tf.square(x))
+
+
 def _gelu(x, approximate):
     if approximate:
         # 0.5 x (1 + tanh(u)) == x * sigmoid(2u): no cancellation for x < 0.
         return m.times_sigmoid(x, 2.0 * _tanh_gelu_u(x))
     # erfc, not 1 + erf: 1 + erf(x) cancels for x << 0.
-    return m.normal_cdf_times(x, x)
+    in_tail = x < _tail_start(x)
+    t = tf.where(in_tail, x, tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
+    c, g = _gaussian_halves(t)
+    # x Phi(x) = x phi(x) S(x) / |x| = -S(x) phi(x) for x < 0
+    tail = -(m.normal_tail_series(t) * c * g) * g
+    return tf.where(in_tail, tail, m.normal_cdf_times(x, x))
 
 
 def _tanh_gelu_u(x):
@@ -76,7 +93,12 @@ def _gelu_derivative(x, approximate):
         z = 2.0 * _tanh_gelu_u(x)
         dz = 2.0 * _TANH_GELU_C * (1.0 + 3.0 * _TANH_GELU_A * tf.square(x))
         return m.sigmoid(z) + m.times(x * dz, m.sigmoid_slope(z))
-    return m.normal_cdf_times(x, tf.ones_like(x)) + m.times(x, _gaussian_pdf(x))
+    in_tail = x < _tail_start(x)
+    t = tf.where(in_tail, x, tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
+    c, g = _gaussian_halves(t)
+    # Phi(x) + x phi(x) = phi(x) (x + S(x) / |x|) = phi(x) (x - S(x) / x) for x < 0
+    tail = m.times(((t - m.normal_tail_series(t) / t) * c) * g, g)
+    return tf.where(in_tail, tail, m.normal_cdf_times(x, tf.ones_like(x)) + m.times(x, _gaussian_pdf(x)))
 
 
 def _hard_swish_derivative(x):

@@ -6,6 +6,7 @@ from tf_activations._spec import Activation, Param
 from tf_activations.catalog import _math as m
 
 _AXIS = Param("axis", -1, "The axis the function works along.", kind="axis")
+_AXES = Param("axis", -1, "The axis (or tuple of axes) the function works along.", kind="axes")
 
 
 def _exp_shifted(x, axis):
@@ -23,10 +24,17 @@ def _exp_shifted(x, axis):
     return x - finite_top, e, tf.reduce_sum(e, axis, keepdims=True), has_inf
 
 
+def _nan_slices(x, y, axis):
+    """y, with every slice of x that holds a NaN made all NaN (as tf.nn.softmax does):
+    a NaN has no place in the order or the sum, so no entry of its slice is known."""
+    has_nan = tf.reduce_any(tf.math.is_nan(x), axis, keepdims=True)
+    return tf.where(has_nan, tf.fill(tf.shape(y), tf.constant(float("nan"), y.dtype)), y)
+
+
 def _softmax(x, axis):
     _, e, total, _ = _exp_shifted(x, axis)
     safe = tf.where(total > 0.0, total, tf.ones_like(total))
-    return e / safe
+    return _nan_slices(x, e / safe, axis)
 
 
 def _softmax_vjp(x, dy, axis):
@@ -39,18 +47,23 @@ def _log_softmax(x, axis):
     safe = tf.where(total > 0.0, total, tf.ones_like(total))
     regular = tf.where(total > 0.0, shifted - tf.math.log(safe), tf.fill(tf.shape(x), tf.cast(-float("inf"), x.dtype)))
     from_inf = tf.where(e > 0.0, -tf.math.log(safe) + tf.zeros_like(x), tf.fill(tf.shape(x), tf.cast(-float("inf"), x.dtype)))
-    return tf.where(has_inf, from_inf, regular)
+    return _nan_slices(x, tf.where(has_inf, from_inf, regular), axis)
 
 
 def _log_softmax_vjp(x, dy, axis):
     p = _softmax(x, axis)
-    live = tf.reduce_sum(p, axis, keepdims=True) > 0.0
-    return tf.where(live, dy - p * tf.reduce_sum(dy, axis, keepdims=True), tf.zeros_like(dy))
+    # A slice of all -inf has p == 0 and a zero gradient; a NaN slice has p NaN and keeps it.
+    dead = tf.reduce_sum(p, axis, keepdims=True) == 0.0
+    return tf.where(dead, tf.zeros_like(dy), dy - p * tf.reduce_sum(dy, axis, keepdims=True))
 
 
 def _to_last(fn, x, axis, *rest):
     """Runs ``fn`` on ``axis`` moved to the end (tf.sort and cumsum want it last)."""
     rank = x.shape.rank
+    if rank is None and axis == -1:
+        return fn(x, *rest)
+    if rank is None:
+        raise ValueError(f"sparsemax() needs the rank of x to be known for axis={axis} (axis=-1 works for any rank)")
     axis = axis % rank
     if axis == rank - 1:
         return fn(x, *rest)
@@ -69,30 +82,56 @@ def _sparsemax_last(z):
     running = tf.cumsum(ranked, axis=-1)
     support = tf.reduce_sum(tf.cast(1.0 + k * ranked > running, tf.int32), -1, keepdims=True)
     support = tf.maximum(support, 1)
-    tau = (tf.gather(running, support - 1, batch_dims=z.shape.rank - 1) - 1.0) / tf.cast(support, z.dtype)
+    # running[support - 1], by a mask rather than a gather: an empty axis of unknown
+    # static size then gives an empty result instead of an out-of-range index.
+    picked = tf.where(k == tf.cast(support, z.dtype), running, tf.zeros_like(running))
+    tau = (tf.reduce_sum(picked, -1, keepdims=True) - 1.0) / tf.cast(support, z.dtype)
     return tf.maximum(z - tau, 0.0)
 
 
 def _sparsemax(x, axis):
-    return _to_last(_sparsemax_last, x, axis)
+    """The projection; NaN slices are NaN, +inf entries share the mass equally (the limit
+    as they grow, as softmax), a slice of all -inf is zeros (as softmax)."""
+    is_top_inf = x == float("inf")
+    has_inf = tf.reduce_any(is_top_inf, axis, keepdims=True)
+    all_minus_inf = tf.reduce_all(x == -float("inf"), axis, keepdims=True)
+    finite = tf.where(has_inf | all_minus_inf, tf.zeros_like(x), x)
+    regular = _to_last(_sparsemax_last, finite, axis)
+    on_inf = tf.cast(is_top_inf, x.dtype)
+    shared = on_inf / tf.maximum(tf.reduce_sum(on_inf, axis, keepdims=True), 1.0)
+    y = tf.where(has_inf, shared, tf.where(all_minus_inf, tf.zeros_like(x), regular))
+    return _nan_slices(x, y, axis)
 
 
 def _sparsemax_vjp(x, dy, axis):
     on = tf.cast(_sparsemax(x, axis) > 0.0, dy.dtype)
     share = tf.reduce_sum(on * dy, axis, keepdims=True) / tf.maximum(tf.reduce_sum(on, axis, keepdims=True), 1.0)
-    return on * (dy - share)
+    return _nan_slices(x, on * (dy - share), axis)
 
 
 def _sparsemax_diagonal(x, axis):
     on = tf.cast(_sparsemax(x, axis) > 0.0, x.dtype)
-    return on * (1.0 - 1.0 / tf.maximum(tf.reduce_sum(on, axis, keepdims=True), 1.0))
+    return _nan_slices(x, on * (1.0 - 1.0 / tf.maximum(tf.reduce_sum(on, axis, keepdims=True), 1.0)), axis)
+
+
+def _check_glu(x, axis):
+    """x, checked for an even size along axis: statically where the size is known, by an
+    assertion in the graph where it is not."""
+    size = x.shape[axis]
+    if size is not None:
+        if size % 2:
+            raise ValueError(f"glu() expects an even size along axis {axis} (it splits it in halves); "
+                             f"got size {size} (shape {x.shape})")
+        return x
+    check = tf.debugging.assert_equal(
+        tf.shape(x)[axis] % 2, 0,
+        message=f"glu() expects an even size along axis {axis} (it splits it in halves); got an odd size")
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
 
 
 def _halves(x, axis):
-    size = x.shape[axis]
-    if size is not None and size % 2:
-        raise ValueError(f"glu() expects an even size along axis {axis}; got {size} (shape {x.shape})")
-    return tf.split(x, 2, axis=axis)
+    return tf.split(_check_glu(x, axis), 2, axis=axis)
 
 
 def _glu(x, axis):
@@ -105,17 +144,36 @@ def _glu_vjp(x, dy, axis):
     return tf.concat([dy * m.sigmoid(b), m.times(dy * a, m.sigmoid_slope(b))], axis)
 
 
+def _maxout_units(x, num_units, axis):
+    """The number of output units, or a ValueError naming num_units and the axis size."""
+    rank = x.shape.rank
+    size = x.shape[axis % rank]
+    if size is None:
+        raise ValueError(f"maxout() needs a known size along axis {axis}; got shape {x.shape}")
+    if num_units is None:
+        if size < 2 or size % 2:
+            raise ValueError(
+                f"maxout() with the default num_units=None pairs up units, so the size of axis {axis} "
+                f"must be even and at least 2; got size {size} (shape {x.shape}); pass num_units "
+                f"dividing {size} to group otherwise")
+        return size // 2
+    if size < num_units or size % num_units:
+        raise ValueError(
+            f"maxout() expects num_units to divide the size {size} of axis {axis} (and not exceed it); "
+            f"got num_units={num_units}")
+    return num_units
+
+
+def _check_maxout(x, num_units, axis):
+    _maxout_units(x, num_units, axis)
+    return x
+
+
 def _maxout(x, num_units, axis):
     rank = x.shape.rank
     axis = axis % rank
     size = x.shape[axis]
-    if size is None:
-        raise ValueError(f"maxout() needs a known size along axis {axis}; got shape {x.shape}")
-    units = size // 2 if num_units is None else num_units
-    if units < 1 or size % units:
-        raise ValueError(
-            f"maxout() expects num_units to divide the size {size} of axis {axis}; got {num_units}"
-            + (" (the default pairs up units, so the size must be even and at least 2)" if num_units is None else ""))
+    units = _maxout_units(x, num_units, axis)
     shape = tf.shape(x)
     pieces = tf.concat([shape[:axis], [units, size // units], shape[axis + 1:]], 0)
     return tf.reduce_max(tf.reshape(x, pieces), axis=axis + 1)
@@ -133,14 +191,15 @@ ACTIVATIONS = [
         forward=_softmax,
         derivative=lambda x, axis: _softmax(x, axis) * (1.0 - _softmax(x, axis)),
         vjp=_softmax_vjp,
-        params=(_AXIS,),
+        params=(_AXES,),
         axis_op=True,
         monotonic=False,
         bounded_below=True,
         bounded_above=True,
         keras_builtin=True,
         notes="A slice of all -inf gives all zeros (as PyTorch's safe softmax), an empty tensor gives an empty tensor; "
-              "+inf entries share the mass equally. tf.nn.softmax gives NaN for both.",
+              "+inf entries share the mass equally. tf.nn.softmax gives NaN for both. A slice holding a NaN is all NaN "
+              "(exact mode). axis may be a tuple of axes.",
     ),
     Activation(
         name="log_softmax",
@@ -153,12 +212,13 @@ ACTIVATIONS = [
         forward=_log_softmax,
         derivative=lambda x, axis: 1.0 - _softmax(x, axis),
         vjp=_log_softmax_vjp,
-        params=(_AXIS,),
+        params=(_AXES,),
         axis_op=True,
         monotonic=False,
         bounded_above=True,
         keras_builtin=True,
-        notes="A slice of all -inf gives all -inf (log of the zeros softmax gives) with zero gradient.",
+        notes="A slice of all -inf gives all -inf (log of the zeros softmax gives) with zero gradient; a slice "
+              "holding a NaN is all NaN (exact mode). axis may be a tuple of axes.",
     ),
     Activation(
         name="sparsemax",
@@ -179,6 +239,8 @@ ACTIVATIONS = [
         bounded_above=True,
         keras_builtin=True,
         keras_is_default=False,  # Keras 3.15's sparsemax([0.5, 0.2, -0.1, 1.0]) is [0, 0, 0, 0.25]
+        notes="Ours in both modes (Keras 3.15's is wrong). A slice holding a NaN is all NaN; +inf entries share "
+              "the mass equally (the limit as they grow, as softmax); a slice of all -inf gives all zeros.",
     ),
     Activation(
         name="glu",
@@ -190,6 +252,7 @@ ACTIVATIONS = [
         reference="Dauphin, Fan, Auli & Grangier, 'Language Modeling with Gated Convolutional Networks', ICML 2017",
         forward=_glu,
         vjp=_glu_vjp,
+        check=_check_glu,
         params=(_AXIS,),
         axis_op=True,
         monotonic=False,
@@ -204,6 +267,7 @@ ACTIVATIONS = [
         output_range="(-inf, inf); the axis shrinks to num_units",
         reference="Goodfellow, Warde-Farley, Mirza, Courville & Bengio, 'Maxout Networks', ICML 2013",
         forward=_maxout,
+        check=_check_maxout,
         params=(Param("num_units", None, "Output units along axis; must divide its size (None: size // 2, pairs).",
                       kind="optional_int", low=1),
                 _AXIS),

@@ -1,0 +1,278 @@
+"""Issue 9, part 1: inputs and parameters that used to give a silently wrong answer.
+
+Each test here failed on main before the fix (NaN/inf slices, shape checks, tensor and
+out-of-range parameters, save names, underflow bands). References are closed forms,
+NumPy float64 and mpmath.
+"""
+
+import mpmath as mp
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import tf_activations as ta
+
+NAN, INF = float("nan"), float("inf")
+BOTH_MODES = pytest.mark.parametrize("exact", [False, True], ids=["default", "exact"])
+
+
+def _np_sparsemax(z):
+    """Martins & Astudillo's sort-based projection, in float64, one row."""
+    z = np.asarray(z, np.float64)
+    s = np.sort(z)[::-1]
+    k = np.arange(1, z.size + 1)
+    cs = np.cumsum(s)
+    support = k[1 + k * s > cs].max()
+    return np.maximum(z - (cs[support - 1] - 1) / support, 0.0)
+
+
+# --- 1. NaN and inf in a slice --------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+def test_nan_in_a_slice_makes_that_slice_nan_in_exact_mode(name):
+    x = tf.constant([[1.0, 2.0, NAN, 4.0], [1.0, 2.0, 3.0, 4.0]])
+    with ta.exact():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = getattr(ta, name)(x)
+        grad = tape.gradient(y, x).numpy()
+    y = y.numpy()
+    assert np.isnan(y[0]).all() and np.isnan(grad[0]).all()
+    row = np.array([1.0, 2.0, 3.0, 4.0])
+    want = np.exp(row - row.max()) / np.exp(row - row.max()).sum()
+    np.testing.assert_allclose(y[1], want if name == "softmax" else np.log(want), rtol=1e-6)
+    assert np.isfinite(grad[1]).all()
+
+
+def test_minus_inf_rules_stay_in_exact_mode():
+    x = tf.constant([[-INF, -INF, -INF], [0.0, 1.0, -INF], [INF, 0.0, INF]])
+    with ta.exact():
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            y, ly = ta.softmax(x), ta.log_softmax(x)
+        dy, dly = tape.gradient(y, x).numpy(), tape.gradient(ly, x).numpy()
+    np.testing.assert_array_equal(y.numpy()[0], [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(dy[0], [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(ly.numpy()[0], [-INF] * 3)
+    np.testing.assert_array_equal(dly[0], [0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(y.numpy()[2], [0.5, 0.0, 0.5])
+
+
+@BOTH_MODES
+def test_sparsemax_nan_slice_is_nan_and_inf_entries_share_the_mass(exact):
+    x = tf.constant([[1.0, 2.0, NAN, 4.0], [INF, 0.0, INF, 1.0], [INF, 5.0, 3.0, -INF],
+                     [-INF, -INF, -INF, -INF], [-INF, 1.0, 1.5, -INF], [0.5, 0.2, -0.1, 1.0]])
+    with ta.exact(exact):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = ta.sparsemax(x)
+        grad = tape.gradient(y, x).numpy()
+    y = y.numpy()
+    assert np.isnan(y[0]).all() and np.isnan(grad[0]).all()
+    np.testing.assert_array_equal(y[1], [0.5, 0.0, 0.5, 0.0])
+    np.testing.assert_array_equal(y[2], [1.0, 0.0, 0.0, 0.0])
+    np.testing.assert_array_equal(y[3], [0.0, 0.0, 0.0, 0.0])  # as softmax: all -inf is zeros
+    np.testing.assert_allclose(y[4], [0.0, 0.25, 0.75, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(y[5], _np_sparsemax([0.5, 0.2, -0.1, 1.0]), rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(y[1:].sum(axis=-1), [1, 1, 0, 1, 1], rtol=1e-6)
+    assert np.isfinite(grad[1:]).all()
+
+
+def test_sparsemax_is_documented_for_nan_and_inf():
+    notes = ta.info("sparsemax")["notes"]
+    assert "NaN" in notes and "+inf" in notes and "-inf" in notes
+
+
+# --- 2. Shapes --------------------------------------------------------------------------
+
+def test_maxout_default_pairs_refuse_an_odd_size():
+    with pytest.raises(ValueError, match=r"maxout\(\).*num_units.*size 3"):
+        ta.maxout(tf.zeros([2, 3]))
+
+
+def test_maxout_refuses_a_size_num_units_does_not_divide():
+    with pytest.raises(ValueError, match=r"maxout\(\).*num_units"):
+        ta.maxout(tf.zeros([2, 6]), num_units=4)
+
+
+def test_maxout_of_an_empty_axis_is_not_minus_inf():
+    with pytest.raises(ValueError, match=r"maxout\(\).*num_units=3"):
+        ta.maxout(tf.zeros([2, 0]), num_units=3)
+
+
+@BOTH_MODES
+def test_glu_odd_size_is_a_clear_error(exact):
+    with ta.exact(exact):
+        with pytest.raises(ValueError, match=r"glu\(\).*even size along axis -1.*size 3"):
+            ta.glu(tf.zeros([2, 3]))
+
+
+@BOTH_MODES
+def test_glu_odd_size_under_unknown_static_shape_is_a_clear_error(exact):
+    with ta.exact(exact):
+        fn = tf.function(ta.glu, input_signature=[tf.TensorSpec([None, None], tf.float32)])
+        np.testing.assert_allclose(fn(tf.constant([[1.0, 0.0]])).numpy(), [[0.5]])
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"glu\(\) expects an even size along axis -1"):
+            fn(tf.zeros([2, 3]))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "sparsemax", "glu", "maxout"])
+@BOTH_MODES
+def test_axis_functions_on_a_scalar_name_function_and_argument(name, exact):
+    with ta.exact(exact):
+        with pytest.raises(ValueError, match=rf"{name}\(\).*axis.*scalar"):
+            getattr(ta, name)(tf.constant(1.0))
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@BOTH_MODES
+def test_softmax_takes_a_tuple_of_axes(name, exact):
+    x = np.random.default_rng(0).normal(size=(2, 3, 4))
+    flat = x.reshape(2, 12)
+    want = np.exp(flat - flat.max(1, keepdims=True))
+    want = (want / want.sum(1, keepdims=True)).reshape(2, 3, 4)
+    with ta.exact(exact):
+        y = getattr(ta, name)(tf.constant(x, tf.float32), axis=(1, 2)).numpy()
+    np.testing.assert_allclose(y, want if name == "softmax" else np.log(want), rtol=1e-5, atol=1e-7)
+
+
+def test_tuple_of_axes_is_checked():
+    with pytest.raises(ValueError, match=r"softmax\(\) expects axis"):
+        ta.softmax(tf.zeros([2, 3]), axis=(1, 2))
+    with pytest.raises(ValueError, match=r"softmax\(\) expects distinct axes"):
+        ta.softmax(tf.zeros([2, 3]), axis=(1, -1))
+
+
+@BOTH_MODES
+def test_sparsemax_of_an_empty_tensor_with_unknown_static_shape(exact):
+    with ta.exact(exact):
+        fn = tf.function(ta.sparsemax, input_signature=[tf.TensorSpec([None, None], tf.float32)])
+        assert fn(tf.zeros([2, 0])).shape == (2, 0)
+        np.testing.assert_allclose(fn(tf.constant([[0.5, 0.2, -0.1, 1.0]])).numpy()[0],
+                                   _np_sparsemax([0.5, 0.2, -0.1, 1.0]), rtol=1e-6, atol=1e-7)
+
+
+# --- 3. Tensor parameters ---------------------------------------------------------------
+
+@pytest.mark.parametrize("call", [
+    lambda x: ta.snake(x, frequency=tf.constant(0.0)),
+    lambda x: ta.snake(x, frequency=tf.constant([1.0, -1.0, 1.0, 1.0])),
+    lambda x: ta.swish(x, beta=tf.constant(NAN)),
+    lambda x: ta.swish(x, beta=tf.constant(INF)),
+], ids=["snake-0", "snake-negative", "swish-nan", "swish-inf"])
+def test_constant_tensor_parameters_get_a_numbers_checks(call):
+    with pytest.raises(ValueError, match=r"(frequency|beta)"):
+        call(tf.ones([1, 4]))
+
+
+def test_a_parameter_that_would_grow_x_is_refused():
+    with pytest.raises(ValueError, match=r"swish\(\) expects beta to broadcast"):
+        ta.swish(tf.ones([1, 4]), beta=tf.ones([5, 1, 1]))
+    with pytest.raises(ValueError, match=r"swish\(\) expects beta to broadcast"):
+        ta.swish(tf.ones([1, 4]), beta=tf.ones([5, 1]))
+    # what does broadcast within x's shape still works, with a gradient of beta's shape
+    beta = tf.Variable(tf.ones([1, 4]) * 2.0)
+    with tf.GradientTape() as tape:
+        y = ta.swish(tf.ones([3, 4]), beta=beta)
+    assert y.shape == (3, 4) and tape.gradient(y, beta).shape == (1, 4)
+
+
+# --- 4. Numbers outside the input dtype's range -----------------------------------------
+
+@pytest.mark.parametrize("call, arg", [
+    (lambda x: ta.swish(x, beta=1e39), "beta"),
+    (lambda x: ta.relu(x, negative_slope=1e39), "negative_slope"),
+    (lambda x: ta.snake(x, frequency=1e-39), "frequency"),
+    (lambda x: ta.elu(x, alpha=1e300), "alpha"),
+])
+@BOTH_MODES
+def test_numbers_beyond_float32_are_refused_naming_the_range(call, arg, exact):
+    with ta.exact(exact):
+        with pytest.raises(ValueError, match=rf"{arg}.*float32.*3\.40282e\+38"):
+            call(tf.constant([-1.0, 0.0, 1.0]))
+
+
+def test_the_same_numbers_work_in_float64():
+    x = tf.constant([-1.0, 0.0, 1.0], tf.float64)
+    y = ta.swish(x, beta=1e39).numpy()
+    np.testing.assert_array_equal(y, [0.0, 0.0, 1.0])
+    assert np.isfinite(ta.elu(x, alpha=1e300).numpy()).all()
+
+
+def test_elu_layer_with_an_alpha_beyond_float32_is_refused_at_call():
+    layer = ta.layers.ELU.from_config({**ta.layers.ELU().get_config(), "alpha": 1e300})
+    with pytest.raises(ValueError, match=r"elu\(\) expects alpha.*float32"):
+        layer(tf.constant([[-1.0, 0.0, 1.0]]))
+
+
+# --- 6. Underflow bands of the composites (exact mode) ----------------------------------
+
+def _mp_gelu(x):
+    return x * mp.erfc(-x / mp.sqrt(2)) / 2
+
+
+def _mp_gelu_slope(x):
+    return mp.erfc(-x / mp.sqrt(2)) / 2 + x * mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
+
+
+def _exact_gradient(name, x):
+    """f(x) and f'(x) of the composite in exact mode (the fused kernels switched off)."""
+    with ta.exact(), ta.native.disabled():
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = getattr(ta, name)(x)
+        return y.numpy(), tape.gradient(y, x).numpy()
+
+
+def _reference(fn, x, dtype):
+    # a local precision: mpmath's is process-wide, and tests/reference.py sets its own
+    with mp.workdps(60):
+        return np.array([float(fn(mp.mpf(float(v)))) for v in np.asarray(x, dtype)])
+
+
+def test_float32_tanh_slope_is_not_zero_where_it_is_a_normal_float():
+    x = np.array([-44.3, -44.0, 43.8, 44.0, 44.3], np.float32)
+    _, d = _exact_gradient("tanh", tf.constant(x))
+    want = _reference(lambda v: mp.sech(v) ** 2, x, np.float32)
+    assert (want >= np.finfo(np.float32).tiny).all()
+    np.testing.assert_allclose(d, want, rtol=1e-5)
+
+
+def test_float32_gelu_slope_is_not_zero_where_it_is_a_normal_float():
+    x = np.array([-13.29, -13.25, -13.0, -12.0, -10.5, -10.0, -9.9], np.float32)
+    _, d = _exact_gradient("gelu", tf.constant(x))
+    want = _reference(_mp_gelu_slope, x, np.float32)
+    assert (np.abs(want) >= np.finfo(np.float32).tiny).all()
+    np.testing.assert_allclose(d, want, rtol=1e-5)
+
+
+def test_float64_gelu_is_not_zero_where_it_is_a_normal_float():
+    x = np.array([-37.6, -37.58, -37.55, -37.5, -30.0, -20.5, -20.0, -19.9], np.float64)
+    y, d = _exact_gradient("gelu", tf.constant(x))
+    want = _reference(_mp_gelu, x, np.float64)
+    assert (np.abs(want) >= np.finfo(np.float64).tiny).all()
+    np.testing.assert_allclose(y, want, rtol=1e-12)
+    np.testing.assert_allclose(d, _reference(_mp_gelu_slope, x, np.float64), rtol=1e-12)
+
+
+def test_gelu_tails_end_in_zero_without_nan():
+    for dtype in (tf.float32, tf.float64):
+        y, d = _exact_gradient("gelu", tf.constant([-np.inf, -1e30, -50.0], dtype))
+        np.testing.assert_array_equal(y, [0.0, 0.0, 0.0])
+        np.testing.assert_array_equal(d, [0.0, 0.0, 0.0])
+
+
+# --- 5. Save names ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["sparsemax", "threshold"])
+def test_saved_under_the_package_name_and_reloaded_identically(name, tmp_path):
+    import keras
+
+    inp = keras.Input((4,))
+    model = keras.Model(inp, keras.layers.Dense(4, activation=name)(inp))
+    assert f"tf_activations>{name}" in str(model.get_config())
+    x = np.random.default_rng(1).normal(size=(3, 4)).astype("float32")
+    model.save(tmp_path / "m.keras")
+    loaded = keras.models.load_model(tmp_path / "m.keras")
+    assert loaded.layers[-1].activation is getattr(ta, name)
+    np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
