@@ -212,7 +212,7 @@ def _eager_both(fn, x, dy):
 
 
 def _takeover_repeats(n, quick):
-    r = 300 if n <= 1 << 16 else 60 if n <= 1 << 20 else 13
+    r = 300 if n <= 1 << 16 else 150 if n <= 1 << 20 else 21
     return max(5, r // 3) if quick else r
 
 
