@@ -19,7 +19,7 @@ except ImportError as _err:
 
 from tf_activations._registry import FUNCTIONS as _FUNCTIONS
 from tf_activations._registry import available, derivative, get, info
-from tf_activations import diagnostics, keras_strings, layers, native
+from tf_activations import addons_compat, diagnostics, keras_strings, layers, native
 from tf_activations._mode import exact, is_exact, set_exact
 from tf_activations.keras_strings import use_keras_builtins, use_tf_activations
 from tf_activations.plotting import plot
@@ -35,8 +35,9 @@ native.available()
 
 globals().update(_FUNCTIONS)
 hard_silu = _FUNCTIONS["hard_swish"]
+gelu_tanh = addons_compat.gelu_tanh
 
-__all__ = sorted(_FUNCTIONS) + ["hard_silu", "available", "derivative", "get", "info", "layers",
+__all__ = sorted(_FUNCTIONS) + ["hard_silu", "gelu_tanh", "addons_compat", "available", "derivative", "get", "info", "layers",
                                 "diagnostics", "keras_strings", "plot", "exact", "is_exact", "set_exact",
                                 "use_keras_builtins",
                                 "use_tf_activations"]

@@ -121,3 +121,14 @@ if _require_tensorflow_backend("Keras' activation strings are left as they are")
     register_serializables()
     _serialize_plainly()
     install(override_builtins=os.environ.get("TF_ACTIVATIONS_KEEP_KERAS_BUILTINS", "") in ("", "0"))
+
+
+def add_strings(functions: dict) -> None:
+    """Adds extra activation strings (``"gelu_tanh"``, TF Addons' ``"Addons>mish"``, ...).
+
+    Keras resolves a bare string in a layer config (``Dense(activation="Addons>mish")``,
+    as HDF5 files and old configs hold it) only through its table, not through the
+    registered objects, so these go there too. Only on the TensorFlow backend.
+    """
+    if _tensorflow_backend():
+        _KERAS_TABLE.update(functions)

@@ -300,4 +300,81 @@ for _name in SPECS:
     globals()[_cls.__name__] = _cls
 del _name, _cls
 
-__all__ = ["ActivationLayer"] + sorted(cls.__name__ for cls in LAYERS.values())
+class TLU(keras.layers.Layer):
+    """Thresholded Linear Unit: ``max(x, tau)`` with a learned threshold ``tau``.
+
+    From Filter Response Normalization (Singh & Krishnan, CVPR 2020,
+    arXiv:1911.09737), where it follows FRN in place of ReLU. With
+    ``affine=True`` it is ``max(x, alpha * x + tau)`` with a learned ``alpha``
+    too. As TF Addons' ``TLU`` (same arguments and config, so its saved configs
+    load): ``tau`` and ``alpha`` have the shape of one sample, initialised to 0
+    (TLU then starts as ReLU). ``shared_axes`` (1-based, as in ``PReLU``) shares
+    them along axes: ``shared_axes=[1, 2]`` gives one ``tau`` per channel of an
+    NHWC image, as in the paper.
+    """
+
+    def __init__(self, affine=False, tau_initializer="zeros", tau_regularizer=None, tau_constraint=None,
+                 alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
+                 shared_axes=None, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(affine, bool):
+            raise TypeError(f"TLU expects affine to be a bool; got {affine!r}")
+        if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
+            shared_axes = [shared_axes]
+        if shared_axes is not None and not all(isinstance(a, int) and a >= 1 for a in shared_axes):
+            raise ValueError(f"TLU expects shared_axes to be positive integers (1-based, batch excluded); got {shared_axes!r}")
+        self.supports_masking = True
+        self.affine = affine
+        self.shared_axes = None if shared_axes is None else list(shared_axes)
+        self.tau_initializer = keras.initializers.get(tau_initializer)
+        self.tau_regularizer = keras.regularizers.get(tau_regularizer)
+        self.tau_constraint = keras.constraints.get(tau_constraint)
+        self.alpha_initializer = keras.initializers.get(alpha_initializer)
+        self.alpha_regularizer = keras.regularizers.get(alpha_regularizer)
+        self.alpha_constraint = keras.constraints.get(alpha_constraint)
+
+    def build(self, input_shape):
+        shape = list(input_shape[1:])
+        for axis in self.shared_axes or ():
+            if axis > len(shape):
+                raise ValueError(f"TLU shared_axes {self.shared_axes} out of range for input shape {input_shape}")
+            shape[axis - 1] = 1
+        if any(dim is None for dim in shape):
+            raise ValueError(f"TLU needs every non-batch dimension known (or shared with shared_axes); "
+                             f"got input shape {tuple(input_shape)}")
+        self.tau = self.add_weight(name="tau", shape=shape, initializer=self.tau_initializer,
+                                   regularizer=self.tau_regularizer, constraint=self.tau_constraint)
+        if self.affine:
+            self.alpha = self.add_weight(name="alpha", shape=shape, initializer=self.alpha_initializer,
+                                         regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
+
+    def call(self, inputs):
+        tau = keras.ops.cast(self.tau, inputs.dtype)
+        if self.affine:
+            return keras.ops.maximum(inputs, keras.ops.cast(self.alpha, inputs.dtype) * inputs + tau)
+        return keras.ops.maximum(inputs, tau)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "affine": self.affine,
+            "tau_initializer": keras.initializers.serialize(self.tau_initializer),
+            "tau_regularizer": keras.regularizers.serialize(self.tau_regularizer),
+            "tau_constraint": keras.constraints.serialize(self.tau_constraint),
+            "shared_axes": self.shared_axes,
+        })
+        if self.affine:
+            config.update({
+                "alpha_initializer": keras.initializers.serialize(self.alpha_initializer),
+                "alpha_regularizer": keras.regularizers.serialize(self.alpha_regularizer),
+                "alpha_constraint": keras.constraints.serialize(self.alpha_constraint),
+            })
+        return config
+
+
+keras.saving.register_keras_serializable(package=_PACKAGE)(TLU)
+
+__all__ = ["ActivationLayer", "TLU"] + sorted(cls.__name__ for cls in LAYERS.values())

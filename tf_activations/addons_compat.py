@@ -1,0 +1,195 @@
+"""Loads models and configs that name TensorFlow Addons' activations and layers.
+
+TF Addons registered its objects under the ``Addons>`` prefix (``"Addons>gelu"``,
+``{"class_name": "Addons>Maxout", ...}``); HDF5 files and old configs even hold
+the bare string ``"Addons>mish"`` as a layer's activation. With this package
+imported all of them resolve here, with TF Addons' parameter names and defaults:
+
+- ``gelu(x, approximate=True)``: TF Addons' default is the tanh form (ours and
+  Keras' is the exact one); ``gelu_tanh`` is that form under a name of its own.
+- ``hardshrink``/``softshrink(x, lower=-0.5, upper=0.5)``: the band may be
+  asymmetric; ``lower > upper`` is an error, as in TF Addons.
+- ``rrelu(x, lower, upper, training=None, seed=None)``: ``training=None`` means
+  inference (Keras 3 has no global learning phase); a layer passes its flag.
+- ``Maxout(num_units, axis=-1)`` groups with a stride as TF Addons did: unit
+  ``j`` is the max of channels ``j, j + num_units, j + 2 * num_units, ...``
+  (``tf_activations.layers.Maxout`` takes contiguous groups instead).
+- ``Snake(frequency_initializer="ones")``: one learned scalar frequency, kept
+  at or above ``tf_activations.layers.LEARNED_FLOOR`` (0 would divide by 0).
+
+These objects save under their ``Addons>`` names again, so a loaded model is
+written back in the form it came in.
+"""
+
+from __future__ import annotations
+
+import keras
+import tensorflow as tf
+
+from tf_activations import keras_strings, layers
+from tf_activations._registry import FUNCTIONS
+
+_PACKAGE = "Addons"
+
+
+def _bounds(fn_name, lower, upper):
+    for arg, value in (("lower", lower), ("upper", upper)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+            raise TypeError(f"{fn_name}() expects {arg} to be a real number; got {value!r}")
+    if lower > upper:
+        raise ValueError(f"{fn_name}() expects lower <= upper; got lower={lower!r}, upper={upper!r}")
+    return float(lower), float(upper)
+
+
+def gelu_tanh(x):
+    """GELU in its tanh approximation: ``gelu(x, approximate=True)`` (TF Addons' default)."""
+    return FUNCTIONS["gelu"](x, approximate=True)
+
+
+def gelu(x, approximate=True):
+    """TF Addons' ``gelu``: the tanh approximation unless ``approximate=False``."""
+    return FUNCTIONS["gelu"](x, approximate=approximate)
+
+
+def mish(x):
+    """TF Addons' ``mish``: ``x * tanh(softplus(x))``."""
+    return FUNCTIONS["mish"](x)
+
+
+def tanhshrink(x):
+    """TF Addons' ``tanhshrink``: ``x - tanh(x)``."""
+    return FUNCTIONS["tanh_shrink"](x)
+
+
+def lisht(x):
+    """TF Addons' ``lisht``: ``x * tanh(x)``."""
+    return FUNCTIONS["lisht"](x)
+
+
+def hardshrink(x, lower=-0.5, upper=0.5):
+    """TF Addons' ``hardshrink``: 0 for ``lower <= x <= upper``, ``x`` outside (NaN passes through)."""
+    lower, upper = _bounds("hardshrink", lower, upper)
+    x = tf.convert_to_tensor(x)
+    inside = tf.logical_and(x >= tf.cast(lower, x.dtype), x <= tf.cast(upper, x.dtype))
+    return tf.where(inside, tf.zeros_like(x), x)
+
+
+def softshrink(x, lower=-0.5, upper=0.5):
+    """TF Addons' ``softshrink``: ``x - lower`` below ``lower``, ``x - upper`` above ``upper``, 0 between."""
+    lower, upper = _bounds("softshrink", lower, upper)
+    x = tf.convert_to_tensor(x)
+    return x - tf.clip_by_value(x, tf.cast(lower, x.dtype), tf.cast(upper, x.dtype))
+
+
+def rrelu(x, lower=0.125, upper=0.3333333333333333, training=None, seed=None):
+    """TF Addons' ``rrelu``; ``training=None`` is inference (slope ``(lower + upper) / 2``)."""
+    return FUNCTIONS["rrelu"](x, lower=lower, upper=upper, training=bool(training), seed=seed)
+
+
+def snake(logits, frequency=1):
+    """TF Addons' ``snake``: ``x + (1 - cos(2 * frequency * x)) / (2 * frequency)``."""
+    return FUNCTIONS["snake"](logits, frequency=float(frequency) if isinstance(frequency, int) else frequency)
+
+
+def sparsemax(logits, axis=-1):
+    """TF Addons' ``sparsemax`` (the Euclidean projection onto the simplex along ``axis``)."""
+    return FUNCTIONS["sparsemax"](logits, axis=axis)
+
+
+FUNCTIONS_BY_ADDONS_NAME = {fn.__name__: fn for fn in (
+    gelu, mish, hardshrink, softshrink, tanhshrink, lisht, rrelu, snake, sparsemax)}
+
+
+class GELU(layers.GELU):
+    """TF Addons' ``GELU`` layer: ``approximate=True`` (the tanh form) by default."""
+
+    def __init__(self, approximate=True, **kwargs):
+        super().__init__(approximate=approximate, **kwargs)
+
+
+class Sparsemax(layers.Sparsemax):
+    """TF Addons' ``Sparsemax`` layer (``axis=-1``)."""
+
+
+class TLU(layers.TLU):
+    """TF Addons' ``TLU`` layer (see ``tf_activations.layers.TLU``)."""
+
+
+class Maxout(keras.layers.Layer):
+    """TF Addons' ``Maxout``: unit ``j`` is the max of channels ``j, j + num_units, ...``.
+
+    The size along ``axis`` must be a positive multiple of ``num_units``.
+    """
+
+    def __init__(self, num_units, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(num_units, bool) or not isinstance(num_units, int) or num_units < 1:
+            raise ValueError(f"Maxout expects num_units to be a positive integer; got {num_units!r}")
+        if isinstance(axis, bool) or not isinstance(axis, int):
+            raise TypeError(f"Maxout expects axis to be an integer; got {axis!r}")
+        self.num_units = num_units
+        self.axis = axis
+
+    def _checked_axis(self, shape):
+        rank = len(shape)
+        if not -rank <= self.axis < rank:
+            raise ValueError(f"Maxout expects axis in [{-rank}, {rank}) for a rank-{rank} input; got {self.axis}")
+        axis = self.axis % rank
+        size = shape[axis]
+        if size is not None and (size == 0 or size % self.num_units):
+            raise ValueError(f"Maxout expects the size {size} of axis {self.axis} to be a positive multiple "
+                             f"of num_units={self.num_units}")
+        return axis
+
+    def call(self, inputs):
+        inputs = tf.convert_to_tensor(inputs)
+        axis = self._checked_axis(inputs.shape.as_list())
+        dynamic = tf.shape(inputs)
+        grouped = tf.concat([dynamic[:axis], [-1, self.num_units], dynamic[axis + 1:]], axis=0)
+        return tf.reduce_max(tf.reshape(inputs, grouped), axis=axis)
+
+    def compute_output_shape(self, input_shape):
+        shape = list(input_shape)
+        shape[self._checked_axis(shape)] = self.num_units
+        return tuple(shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"num_units": self.num_units, "axis": self.axis})
+        return config
+
+
+class Snake(keras.layers.Layer):
+    """TF Addons' ``Snake`` layer: snake with one learned scalar ``frequency``."""
+
+    def __init__(self, frequency_initializer="ones", **kwargs):
+        super().__init__(**kwargs)
+        self.frequency_initializer = keras.initializers.get(frequency_initializer)
+
+    def build(self, input_shape):
+        self.frequency = self.add_weight(name="frequency", shape=(), initializer=self.frequency_initializer,
+                                         constraint=layers.AtLeast(layers.LEARNED_FLOOR), trainable=True)
+
+    def call(self, inputs):
+        frequency = keras.ops.maximum(self.frequency, layers.LEARNED_FLOOR)
+        return FUNCTIONS["snake"](inputs, frequency=keras.ops.cast(frequency, inputs.dtype))
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config["frequency_initializer"] = keras.initializers.serialize(self.frequency_initializer)
+        return config
+
+
+LAYERS_BY_ADDONS_NAME = {cls.__name__: cls for cls in (GELU, Maxout, Snake, Sparsemax, TLU)}
+
+for _name, _obj in {**FUNCTIONS_BY_ADDONS_NAME, **LAYERS_BY_ADDONS_NAME}.items():
+    keras.saving.register_keras_serializable(package=_PACKAGE, name=_name)(_obj)
+keras.saving.register_keras_serializable(package="tf_activations", name="gelu_tanh")(gelu_tanh)
+keras_strings.add_strings({"gelu_tanh": gelu_tanh,
+                           **{f"{_PACKAGE}>{name}": fn for name, fn in FUNCTIONS_BY_ADDONS_NAME.items()}})
+del _name, _obj
+
+__all__ = ["gelu_tanh"] + sorted(FUNCTIONS_BY_ADDONS_NAME) + sorted(LAYERS_BY_ADDONS_NAME)
