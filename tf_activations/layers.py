@@ -137,6 +137,26 @@ class ActivationLayer(keras.layers.Layer):
         return config
 
 
+def _shared_axes(layer_name, shared_axes):
+    """``shared_axes`` as a list of 1-based axes (batch excluded), or None; PReLU's convention."""
+    if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
+        shared_axes = [shared_axes]
+    if shared_axes is not None and not all(isinstance(a, int) and a >= 1 for a in shared_axes):
+        raise ValueError(f"{layer_name} expects shared_axes to be positive integers (1-based, batch excluded); "
+                         f"got {shared_axes!r}")
+    return None if shared_axes is None else list(shared_axes)
+
+
+def _per_sample_shape(layer_name, shared_axes, input_shape):
+    """The shape of a weight with one value per sample position, size 1 along ``shared_axes``."""
+    shape = list(input_shape[1:])
+    for axis in shared_axes or ():
+        if axis > len(shape):
+            raise ValueError(f"{layer_name} shared_axes {shared_axes} out of range for input shape {input_shape}")
+        shape[axis - 1] = 1
+    return shape
+
+
 class PReLU(ActivationLayer):
     """Parametric ReLU with a learned negative slope (Keras' PReLU arguments).
 
@@ -153,18 +173,10 @@ class PReLU(ActivationLayer):
         self.alpha_initializer = keras.initializers.get(alpha_initializer or keras.initializers.Constant(0.25))
         self.alpha_regularizer = keras.regularizers.get(alpha_regularizer)
         self.alpha_constraint = keras.constraints.get(alpha_constraint)
-        if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
-            shared_axes = [shared_axes]
-        if shared_axes is not None and not all(isinstance(a, int) and a >= 1 for a in shared_axes):
-            raise ValueError(f"PReLU expects shared_axes to be positive integers (1-based, batch excluded); got {shared_axes!r}")
-        self.shared_axes = None if shared_axes is None else list(shared_axes)
+        self.shared_axes = _shared_axes("PReLU", shared_axes)
 
     def build(self, input_shape):
-        shape = list(input_shape[1:])
-        for axis in self.shared_axes or ():
-            if axis > len(shape):
-                raise ValueError(f"PReLU shared_axes {self.shared_axes} out of range for input shape {input_shape}")
-            shape[axis - 1] = 1
+        shape = _per_sample_shape("PReLU", self.shared_axes, input_shape)
         self.alpha = self.add_weight(name="alpha", shape=shape, initializer=self.alpha_initializer,
                                      regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
 
@@ -319,13 +331,10 @@ class TLU(keras.layers.Layer):
         super().__init__(**kwargs)
         if not isinstance(affine, bool):
             raise TypeError(f"TLU expects affine to be a bool; got {affine!r}")
-        if shared_axes is not None and not isinstance(shared_axes, (list, tuple)):
-            shared_axes = [shared_axes]
-        if shared_axes is not None and not all(isinstance(a, int) and a >= 1 for a in shared_axes):
-            raise ValueError(f"TLU expects shared_axes to be positive integers (1-based, batch excluded); got {shared_axes!r}")
+        shared_axes = _shared_axes("TLU", shared_axes)
         self.supports_masking = True
         self.affine = affine
-        self.shared_axes = None if shared_axes is None else list(shared_axes)
+        self.shared_axes = shared_axes
         self.tau_initializer = keras.initializers.get(tau_initializer)
         self.tau_regularizer = keras.regularizers.get(tau_regularizer)
         self.tau_constraint = keras.constraints.get(tau_constraint)
@@ -334,11 +343,7 @@ class TLU(keras.layers.Layer):
         self.alpha_constraint = keras.constraints.get(alpha_constraint)
 
     def build(self, input_shape):
-        shape = list(input_shape[1:])
-        for axis in self.shared_axes or ():
-            if axis > len(shape):
-                raise ValueError(f"TLU shared_axes {self.shared_axes} out of range for input shape {input_shape}")
-            shape[axis - 1] = 1
+        shape = _per_sample_shape("TLU", self.shared_axes, input_shape)
         if any(dim is None for dim in shape):
             raise ValueError(f"TLU needs every non-batch dimension known (or shared with shared_axes); "
                              f"got input shape {tuple(input_shape)}")
