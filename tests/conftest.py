@@ -13,6 +13,10 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
+# Peer suites' shim (a test_utils.py among them) is run by tests/test_peer_suites.py, not collected.
+collect_ignore = ["peer_suites"]
+
+
 def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than ~5 s (still runs in CI)")
 

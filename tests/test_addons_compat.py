@@ -105,6 +105,20 @@ def test_rrelu_takes_lower_upper_training_seed():
     assert np.all((slopes >= 0.1) & (slopes <= 0.3)) and np.ptp(slopes) > 0
 
 
+def test_rrelu_draws_its_training_slopes_from_an_rng():
+    import tensorflow as tf
+
+    rrelu = keras.activations.get("Addons>rrelu")
+    x = keras.ops.convert_to_tensor(X, "float32")
+    expected_slopes = np.asarray(tf.random.Generator.from_seed(7).uniform(X.shape, 0.1, 0.2, dtype="float32"))
+    got = np.asarray(rrelu(x, 0.1, 0.2, training=True, rng=tf.random.Generator.from_seed(7)))
+    np.testing.assert_allclose(got, np.where(X >= 0, X, expected_slopes * X), rtol=1e-6)
+    with pytest.raises(ValueError, match="seed or rng, not both"):
+        rrelu(x, training=True, seed=1, rng=tf.random.Generator.from_seed(7))
+    with pytest.raises(TypeError, match="rng to be a tf.random.Generator"):
+        rrelu(x, training=True, rng=7)
+
+
 def test_snake_frequency_argument():
     snake = keras.activations.get("Addons>snake")
     x = keras.ops.convert_to_tensor(X, "float64")
@@ -202,7 +216,7 @@ def test_maxout_groups_with_a_stride(axis):
 
 def test_maxout_refuses_a_size_not_a_multiple():
     layer = keras.layers.deserialize({"class_name": "Addons>Maxout", "config": {"name": "m", "num_units": 4}})
-    with pytest.raises(ValueError, match="multiple of num_units=4"):
+    with pytest.raises(ValueError, match="number of features .* multiple of num_units=4"):
         layer(np.zeros((2, 6), "float32"))
     with pytest.raises(ValueError, match="multiple of num_units=4"):
         layer(np.zeros((2, 0), "float32"))

@@ -81,9 +81,22 @@ def softshrink(x, lower=-0.5, upper=0.5):
     return x - tf.clip_by_value(x, tf.cast(lower, x.dtype), tf.cast(upper, x.dtype))
 
 
-def rrelu(x, lower=0.125, upper=0.3333333333333333, training=None, seed=None):
-    """TF Addons' ``rrelu``; ``training=None`` is inference (slope ``(lower + upper) / 2``)."""
-    return FUNCTIONS["rrelu"](x, lower=lower, upper=upper, training=bool(training), seed=seed)
+def rrelu(x, lower=0.125, upper=0.3333333333333333, training=None, seed=None, rng=None):
+    """TF Addons' ``rrelu``; ``training=None`` is inference (slope ``(lower + upper) / 2``).
+
+    ``rng`` (a ``tf.random.Generator``) draws the training slopes instead of ``seed``,
+    one per element, exactly as TF Addons drew them.
+    """
+    if rng is None or not training:
+        return FUNCTIONS["rrelu"](x, lower=lower, upper=upper, training=bool(training), seed=seed)
+    if seed is not None:
+        raise ValueError(f"rrelu() takes seed or rng, not both; got seed={seed!r} and an rng")
+    if not isinstance(rng, tf.random.Generator):
+        raise TypeError(f"rrelu() expects rng to be a tf.random.Generator; got {type(rng).__name__}")
+    lower, upper = _bounds("rrelu", lower, upper)
+    x = tf.convert_to_tensor(x)
+    slope = rng.uniform(tf.shape(x), minval=lower, maxval=upper, dtype=x.dtype)
+    return FUNCTIONS["prelu"](x, tf.stop_gradient(slope))
 
 
 def snake(logits, frequency=1):
@@ -137,8 +150,8 @@ class Maxout(keras.layers.Layer):
         axis = self.axis % rank
         size = shape[axis]
         if size is not None and (size == 0 or size % self.num_units):
-            raise ValueError(f"Maxout expects the size {size} of axis {self.axis} to be a positive multiple "
-                             f"of num_units={self.num_units}")
+            raise ValueError(f"Maxout expects the number of features (size {size} of axis {self.axis}) to be "
+                             f"a positive multiple of num_units={self.num_units}")
         return axis
 
     def call(self, inputs):

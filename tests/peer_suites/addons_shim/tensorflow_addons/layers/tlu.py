@@ -1,0 +1,1 @@
+from tf_activations.addons_compat import TLU

@@ -1,0 +1,44 @@
+"""Re-implementation of the two TF Addons test helpers the activation tests use (Keras 3)."""
+import numpy as np
+import keras
+import tensorflow as tf
+
+
+def assert_allclose_according_to_type(a, b, rtol=1e-6, atol=1e-6, float_rtol=1e-6, float_atol=1e-6,
+                                      half_rtol=1e-3, half_atol=1e-3, bfloat16_rtol=1e-2, bfloat16_atol=1e-2):
+    a, b = np.array(a), np.array(b)
+    if np.float32 in (a.dtype, b.dtype):
+        rtol, atol = max(rtol, float_rtol), max(atol, float_atol)
+    if np.float16 in (a.dtype, b.dtype):
+        rtol, atol = max(rtol, half_rtol), max(atol, half_atol)
+    if tf.bfloat16.as_numpy_dtype in (a.dtype, b.dtype):
+        rtol, atol = max(rtol, bfloat16_rtol), max(atol, bfloat16_atol)
+    np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
+
+
+def layer_test(layer_cls, kwargs=None, input_shape=None, input_dtype=None, input_data=None,
+               expected_output=None, expected_output_dtype=None, **_):
+    """Keras 2's layer_test, the parts that matter here: call, dtype, functional model, config round trip."""
+    kwargs = dict(kwargs or {})
+    if input_data is None:
+        shape = [2 if d is None else d for d in input_shape]
+        input_data = (10 * np.random.random(shape)).astype(input_dtype or "float32")
+    else:
+        input_shape = input_data.shape
+    input_dtype = input_dtype or input_data.dtype
+    layer = layer_cls(**kwargs)
+    out = np.asarray(layer(input_data))
+    if expected_output_dtype is not None:
+        assert out.dtype == np.dtype(expected_output_dtype), (out.dtype, expected_output_dtype)
+    if expected_output is not None:
+        assert_allclose_according_to_type(out, expected_output, rtol=1e-3, atol=1e-6)
+    inputs = keras.Input(shape=tuple(input_shape)[1:], dtype=input_dtype)
+    model = keras.Model(inputs, layer_cls(**kwargs)(inputs))
+    model.set_weights(model.get_weights())
+    clone = layer_cls.from_config(layer.get_config())
+    clone.build(input_data.shape)
+    if layer.weights:
+        clone.set_weights(layer.get_weights())
+    np.testing.assert_allclose(np.asarray(clone(input_data)), out, rtol=1e-6, atol=1e-6)
+    reloaded = keras.Model.from_config(model.get_config())
+    return out
