@@ -113,96 +113,104 @@ FUNCTIONS_BY_ADDONS_NAME = {fn.__name__: fn for fn in (
     gelu, mish, hardshrink, softshrink, tanhshrink, lisht, rrelu, snake, sparsemax)}
 
 
-class GELU(layers.GELU):
-    """TF Addons' ``GELU`` layer: ``approximate=True`` (the tanh form) by default."""
+def make_layers(k, base, module: str = __name__) -> dict:
+    """TF Addons' layer classes on ``k.layers.Layer`` (``keras`` or ``tf_keras``), built on
+    ``base`` (that Keras' ``tf_activations`` layer classes) and registered with ``k`` under
+    their ``Addons>`` names; returns them by class name."""
 
-    def __init__(self, approximate=True, **kwargs):
-        super().__init__(approximate=approximate, **kwargs)
+    class GELU(base.GELU):
+        """TF Addons' ``GELU`` layer: ``approximate=True`` (the tanh form) by default."""
+
+        def __init__(self, approximate=True, **kwargs):
+            super().__init__(approximate=approximate, **kwargs)
+
+    class Sparsemax(base.Sparsemax):
+        """TF Addons' ``Sparsemax`` layer (``axis=-1``)."""
+
+    class TLU(base.TLU):
+        """TF Addons' ``TLU`` layer (see ``tf_activations.layers.TLU``)."""
+
+    class Maxout(k.layers.Layer):
+        """TF Addons' ``Maxout``: unit ``j`` is the max of channels ``j, j + num_units, ...``.
+
+        The size along ``axis`` must be a positive multiple of ``num_units``.
+        """
+
+        def __init__(self, num_units, axis=-1, **kwargs):
+            super().__init__(**kwargs)
+            if isinstance(num_units, bool) or not isinstance(num_units, int) or num_units < 1:
+                raise ValueError(f"Maxout expects num_units to be a positive integer; got {num_units!r}")
+            if isinstance(axis, bool) or not isinstance(axis, int):
+                raise TypeError(f"Maxout expects axis to be an integer; got {axis!r}")
+            self.num_units = num_units
+            self.axis = axis
+
+        def _checked_axis(self, shape):
+            rank = len(shape)
+            if not -rank <= self.axis < rank:
+                raise ValueError(f"Maxout expects axis in [{-rank}, {rank}) for a rank-{rank} input; got {self.axis}")
+            axis = self.axis % rank
+            size = shape[axis]
+            if size is not None and (size == 0 or size % self.num_units):
+                raise ValueError(f"Maxout expects the number of features (size {size} of axis {self.axis}) to be "
+                                 f"a positive multiple of num_units={self.num_units}")
+            return axis
+
+        def call(self, inputs):
+            inputs = tf.convert_to_tensor(inputs)
+            axis = self._checked_axis(inputs.shape.as_list())
+            dynamic = tf.shape(inputs)
+            grouped = tf.concat([dynamic[:axis], [-1, self.num_units], dynamic[axis + 1:]], axis=0)
+            return tf.reduce_max(tf.reshape(inputs, grouped), axis=axis)
+
+        def compute_output_shape(self, input_shape):
+            shape = list(input_shape)
+            shape[self._checked_axis(shape)] = self.num_units
+            return tuple(shape)
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({"num_units": self.num_units, "axis": self.axis})
+            return config
+
+    class Snake(k.layers.Layer):
+        """TF Addons' ``Snake`` layer: snake with one learned scalar ``frequency``."""
+
+        def __init__(self, frequency_initializer="ones", **kwargs):
+            super().__init__(**kwargs)
+            self.frequency_initializer = k.initializers.get(frequency_initializer)
+
+        def build(self, input_shape):
+            self.frequency = self.add_weight(name="frequency", shape=(), initializer=self.frequency_initializer,
+                                             constraint=base.AtLeast(layers.LEARNED_FLOOR), trainable=True)
+
+        def call(self, inputs):
+            frequency = tf.maximum(self.frequency, layers.LEARNED_FLOOR)
+            return FUNCTIONS["snake"](inputs, frequency=tf.cast(frequency, inputs.dtype))
+
+        def compute_output_shape(self, input_shape):
+            return tuple(input_shape)
+
+        def get_config(self):
+            config = super().get_config()
+            config["frequency_initializer"] = k.initializers.serialize(self.frequency_initializer)
+            return config
+
+    classes = {cls.__name__: cls for cls in (GELU, Maxout, Snake, Sparsemax, TLU)}
+    for name, cls in classes.items():
+        cls.__module__, cls.__qualname__ = module, name
+        k.saving.register_keras_serializable(package=_PACKAGE, name=name)(cls)
+    return classes
 
 
-class Sparsemax(layers.Sparsemax):
-    """TF Addons' ``Sparsemax`` layer (``axis=-1``)."""
+LAYERS_BY_ADDONS_NAME = make_layers(keras, layers)
+globals().update(LAYERS_BY_ADDONS_NAME)
 
-
-class TLU(layers.TLU):
-    """TF Addons' ``TLU`` layer (see ``tf_activations.layers.TLU``)."""
-
-
-class Maxout(keras.layers.Layer):
-    """TF Addons' ``Maxout``: unit ``j`` is the max of channels ``j, j + num_units, ...``.
-
-    The size along ``axis`` must be a positive multiple of ``num_units``.
-    """
-
-    def __init__(self, num_units, axis=-1, **kwargs):
-        super().__init__(**kwargs)
-        if isinstance(num_units, bool) or not isinstance(num_units, int) or num_units < 1:
-            raise ValueError(f"Maxout expects num_units to be a positive integer; got {num_units!r}")
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise TypeError(f"Maxout expects axis to be an integer; got {axis!r}")
-        self.num_units = num_units
-        self.axis = axis
-
-    def _checked_axis(self, shape):
-        rank = len(shape)
-        if not -rank <= self.axis < rank:
-            raise ValueError(f"Maxout expects axis in [{-rank}, {rank}) for a rank-{rank} input; got {self.axis}")
-        axis = self.axis % rank
-        size = shape[axis]
-        if size is not None and (size == 0 or size % self.num_units):
-            raise ValueError(f"Maxout expects the number of features (size {size} of axis {self.axis}) to be "
-                             f"a positive multiple of num_units={self.num_units}")
-        return axis
-
-    def call(self, inputs):
-        inputs = tf.convert_to_tensor(inputs)
-        axis = self._checked_axis(inputs.shape.as_list())
-        dynamic = tf.shape(inputs)
-        grouped = tf.concat([dynamic[:axis], [-1, self.num_units], dynamic[axis + 1:]], axis=0)
-        return tf.reduce_max(tf.reshape(inputs, grouped), axis=axis)
-
-    def compute_output_shape(self, input_shape):
-        shape = list(input_shape)
-        shape[self._checked_axis(shape)] = self.num_units
-        return tuple(shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({"num_units": self.num_units, "axis": self.axis})
-        return config
-
-
-class Snake(keras.layers.Layer):
-    """TF Addons' ``Snake`` layer: snake with one learned scalar ``frequency``."""
-
-    def __init__(self, frequency_initializer="ones", **kwargs):
-        super().__init__(**kwargs)
-        self.frequency_initializer = keras.initializers.get(frequency_initializer)
-
-    def build(self, input_shape):
-        self.frequency = self.add_weight(name="frequency", shape=(), initializer=self.frequency_initializer,
-                                         constraint=layers.AtLeast(layers.LEARNED_FLOOR), trainable=True)
-
-    def call(self, inputs):
-        frequency = keras.ops.maximum(self.frequency, layers.LEARNED_FLOOR)
-        return FUNCTIONS["snake"](inputs, frequency=keras.ops.cast(frequency, inputs.dtype))
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config["frequency_initializer"] = keras.initializers.serialize(self.frequency_initializer)
-        return config
-
-
-LAYERS_BY_ADDONS_NAME = {cls.__name__: cls for cls in (GELU, Maxout, Snake, Sparsemax, TLU)}
-
-for _name, _obj in {**FUNCTIONS_BY_ADDONS_NAME, **LAYERS_BY_ADDONS_NAME}.items():
-    keras.saving.register_keras_serializable(package=_PACKAGE, name=_name)(_obj)
+for _name, _fn in FUNCTIONS_BY_ADDONS_NAME.items():
+    keras.saving.register_keras_serializable(package=_PACKAGE, name=_name)(_fn)
 keras.saving.register_keras_serializable(package="tf_activations", name="gelu_tanh")(gelu_tanh)
 keras_strings.add_strings({"gelu_tanh": gelu_tanh,
                            **{f"{_PACKAGE}>{name}": fn for name, fn in FUNCTIONS_BY_ADDONS_NAME.items()}})
-del _name, _obj
+del _name, _fn
 
 __all__ = ["gelu_tanh"] + sorted(FUNCTIONS_BY_ADDONS_NAME) + sorted(LAYERS_BY_ADDONS_NAME)

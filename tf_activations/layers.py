@@ -5,11 +5,16 @@
 channel with ``per_channel=True``), ``PReLU(shared_axes=[1, 2])``,
 ``Maxout(num_units=4)``, ``RReLU()`` (random slopes while training) ... Every
 class round-trips through ``get_config``/``from_config`` and ``.keras`` files.
+
+The classes are made by ``make_layers(keras_module)`` for Keras 3 here, and for
+tf_keras (Keras 2) in ``tf_activations.legacy_keras``: the same code on either
+``Layer`` base, computing with TensorFlow ops.
 """
 
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from tf_activations._registry import FUNCTIONS, SPECS
 
@@ -32,109 +37,11 @@ def class_name(name: str) -> str:
 LEARNED_FLOOR = 1e-4
 
 
-class AtLeast(keras.constraints.Constraint):
-    """Keeps a weight at or above ``min_value`` (elementwise)."""
-
-    def __init__(self, min_value):
-        self.min_value = float(min_value)
-
-    def __call__(self, w):
-        return keras.ops.maximum(w, keras.ops.cast(self.min_value, w.dtype))
-
-    def get_config(self):
-        return {"min_value": self.min_value}
-
-
 def _floor(param):
     """The smallest value a learned ``param`` may take, or None if any value is valid."""
     if param.low is None:
         return None
     return param.low if param.low_inclusive else param.low + LEARNED_FLOOR
-
-
-class ActivationLayer(keras.layers.Layer):
-    """Base of the generated layers: holds the activation's parameters.
-
-    Each parameter is a read-only attribute (``ReLU().max_value``,
-    ``Softmax().axis``) with the value ``get_config`` saves. A differentiable
-    parameter ``p`` (swish's beta, snake's frequency) becomes a weight
-    ``p_weight`` when ``trainable_p=True``: a scalar, or one value per channel
-    (last axis) with ``per_channel=True``; the attribute ``p`` stays its
-    initial value. A learned snake frequency is kept >= ``LEARNED_FLOOR``.
-
-    As Keras' own activation layers: a layer without weights is built when
-    constructed; elementwise layers pass a mask through unchanged; every
-    layer has ``compute_output_shape`` (so it works in ``TimeDistributed``).
-    """
-
-    activation_name = None
-
-    def __init__(self, per_channel=False, **kwargs):
-        spec = SPECS[self.activation_name]
-        self._params, self._learned = {}, {}
-        for p in spec.params:
-            if p.name == "training":
-                continue  # follows the training flag Keras passes to call()
-            value = kwargs.pop(p.name, p.default)
-            if p.differentiable:
-                learn = kwargs.pop(f"trainable_{p.name}", False)
-                if not isinstance(learn, bool):
-                    raise TypeError(f"{type(self).__name__} expects trainable_{p.name} to be a bool; got {learn!r}")
-                if learn:
-                    self._learned[p.name] = None
-            self._params[p.name] = p.check(type(self).__name__, value)
-        if not isinstance(per_channel, bool):
-            raise TypeError(f"{type(self).__name__} expects per_channel to be a bool; got {per_channel!r}")
-        self.per_channel = per_channel
-        super().__init__(**kwargs)
-        self.supports_masking = not spec.axis_op or self.activation_name in _MASKING
-        self._fn = FUNCTIONS[self.activation_name]
-        # Built now when there is nothing to build, unless a subclass has its own
-        # build() (PReLU, or a user's), which then runs on the first call: Keras'
-        # rule for its own layers (Layer._build_at_init).
-        if not self._learned and type(self).build is ActivationLayer.build:
-            self._built_at_init()
-
-    def _built_at_init(self):
-        # As Layer._build_at_init, which only applies where build() is not overridden at all:
-        # built, with no build config to save, and locked against adding state later.
-        self.built = True
-        self._post_build()
-        self._lock_state()
-
-    def build(self, input_shape):
-        shape = (input_shape[-1],) if self.per_channel else ()
-        spec = SPECS[self.activation_name]
-        for name in self._learned:
-            floor = _floor(spec.param(name))
-            weight = self.add_weight(
-                name=name, shape=shape, initializer=keras.initializers.Constant(self._params[name]),
-                constraint=None if floor is None else AtLeast(floor), trainable=True)
-            self._learned[name] = weight
-            # An attribute, so TensorFlow's object graph tracks it: a variable only held
-            # in the plain dict above is an "untracked resource" to tf.saved_model.save.
-            setattr(self, f"{name}_weight", weight)
-
-    def call(self, inputs, training=None):
-        params = dict(self._params)
-        spec = SPECS[self.activation_name]
-        for name, weight in self._learned.items():
-            floor = _floor(spec.param(name))
-            params[name] = weight if floor is None else keras.ops.maximum(weight, floor)
-        if "training" in spec.defaults:
-            params["training"] = bool(training)
-        return self._fn(inputs, **params)
-
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update(self._params)
-        config.update({f"trainable_{name}": True for name in self._learned})
-        if self._learned:
-            config["per_channel"] = self.per_channel
-        return config
 
 
 def _shared_axes(layer_name, shared_axes):
@@ -155,44 +62,6 @@ def _per_sample_shape(layer_name, shared_axes, input_shape):
             raise ValueError(f"{layer_name} shared_axes {shared_axes} out of range for input shape {input_shape}")
         shape[axis - 1] = 1
     return shape
-
-
-class PReLU(ActivationLayer):
-    """Parametric ReLU with a learned negative slope (Keras' PReLU arguments).
-
-    ``alpha`` has the shape of one sample, shared along ``shared_axes``
-    (1-based like Keras: ``shared_axes=[1, 2]`` shares over height and width
-    of an NHWC image). Initialised to 0.25 as in He et al. 2015.
-    """
-
-    activation_name = "prelu"
-
-    def __init__(self, alpha_initializer=None, alpha_regularizer=None, alpha_constraint=None,
-                 shared_axes=None, **kwargs):
-        super().__init__(**kwargs)
-        self.alpha_initializer = keras.initializers.get(alpha_initializer or keras.initializers.Constant(0.25))
-        self.alpha_regularizer = keras.regularizers.get(alpha_regularizer)
-        self.alpha_constraint = keras.constraints.get(alpha_constraint)
-        self.shared_axes = _shared_axes("PReLU", shared_axes)
-
-    def build(self, input_shape):
-        shape = _per_sample_shape("PReLU", self.shared_axes, input_shape)
-        self.alpha = self.add_weight(name="alpha", shape=shape, initializer=self.alpha_initializer,
-                                     regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
-
-    def call(self, inputs, training=None):
-        return self._fn(inputs, self.alpha)
-
-    def get_config(self):
-        config = super().get_config()
-        config.pop("alpha", None)
-        config.update({
-            "alpha_initializer": keras.initializers.serialize(self.alpha_initializer),
-            "alpha_regularizer": keras.regularizers.serialize(self.alpha_regularizer),
-            "alpha_constraint": keras.constraints.serialize(self.alpha_constraint),
-            "shared_axes": self.shared_axes,
-        })
-        return config
 
 
 def _axis_of(layer, input_shape) -> int:
@@ -241,7 +110,7 @@ def _maxout_output_shape(self, input_shape):
 
 def _large_negative(dtype) -> float:
     # Keras' Softmax layer puts this in masked logits (keras/src/layers/activations/softmax.py).
-    return -3e4 if keras.backend.standardize_dtype(dtype) == "float16" else -1e9
+    return -3e4 if tf.as_dtype(dtype) == tf.float16 else -1e9
 
 
 def _masked_call(fill):
@@ -265,11 +134,11 @@ def _masked_call(fill):
                 raise ValueError(f"{name}: the mask must be broadcastable to the inputs (each mask dimension "
                                  f"1 or equal to the input's); got inputs.shape={inputs.shape}, "
                                  f"mask.shape={mask.shape}")
-        if keras.backend.standardize_dtype(mask.dtype) != "bool":
-            mask = keras.ops.greater(mask, keras.ops.cast(0.5, mask.dtype))
-        kept = keras.ops.where(mask, inputs, _large_negative(inputs.dtype))
+        if mask.dtype != tf.bool:
+            mask = tf.greater(mask, tf.cast(0.5, mask.dtype))
+        kept = tf.where(mask, inputs, tf.cast(_large_negative(inputs.dtype), inputs.dtype))
         outputs = self._fn(kept, axis=self.axis)
-        return keras.ops.where(mask, outputs, keras.ops.cast(fill, outputs.dtype))
+        return tf.where(mask, outputs, tf.cast(fill, outputs.dtype))
 
     return call
 
@@ -291,95 +160,240 @@ def _param_property(name: str) -> property:
                     doc=f"The layer's ``{name}`` (read-only; as saved by get_config).")
 
 
-def _layer_class(name: str) -> type:
-    spec = SPECS[name]
-    doc = f"Keras layer for ``tf_activations.{name}``: {spec.summary}\n\n    {spec.formula}\n\nReference: {spec.reference}"
-    body = {"activation_name": name, "__doc__": doc, "__module__": __name__}
-    for p in spec.params:
-        if p.name == "training":
-            continue
-        if hasattr(keras.layers.Layer, p.name):  # would hide Keras' own attribute
-            raise RuntimeError(f"parameter {name}.{p.name} clashes with keras.layers.Layer.{p.name}")
-        body[p.name] = _param_property(p.name)
-    body.update(_METHODS.get(name, {}))
-    return type(class_name(name), (ActivationLayer,), body)
+def make_layers(k, module: str = __name__) -> dict:
+    """Every layer class on ``k.layers.Layer`` (``k`` is ``keras`` or ``tf_keras``), registered
+    with ``k`` under the ``tf_activations>`` package; returns them by class name."""
 
+    class AtLeast(k.constraints.Constraint):
+        """Keeps a weight at or above ``min_value`` (elementwise)."""
 
-LAYERS = {}
-for _name in SPECS:
-    _cls = PReLU if _name == "prelu" else _layer_class(_name)
-    LAYERS[_name] = keras.saving.register_keras_serializable(package=_PACKAGE)(_cls)
-    globals()[_cls.__name__] = _cls
-del _name, _cls
+        def __init__(self, min_value):
+            self.min_value = float(min_value)
 
-class TLU(keras.layers.Layer):
-    """Thresholded Linear Unit: ``max(x, tau)`` with a learned threshold ``tau``.
+        def __call__(self, w):
+            return tf.maximum(w, tf.cast(self.min_value, w.dtype))
 
-    From Filter Response Normalization (Singh & Krishnan, CVPR 2020,
-    arXiv:1911.09737), where it follows FRN in place of ReLU. With
-    ``affine=True`` it is ``max(x, alpha * x + tau)`` with a learned ``alpha``
-    too. As TF Addons' ``TLU`` (same arguments and config, so its saved configs
-    load): ``tau`` and ``alpha`` have the shape of one sample, initialised to 0
-    (TLU then starts as ReLU). ``shared_axes`` (1-based, as in ``PReLU``) shares
-    them along axes: ``shared_axes=[1, 2]`` gives one ``tau`` per channel of an
-    NHWC image, as in the paper.
-    """
+        def get_config(self):
+            return {"min_value": self.min_value}
 
-    def __init__(self, affine=False, tau_initializer="zeros", tau_regularizer=None, tau_constraint=None,
-                 alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
-                 shared_axes=None, **kwargs):
-        super().__init__(**kwargs)
-        if not isinstance(affine, bool):
-            raise TypeError(f"TLU expects affine to be a bool; got {affine!r}")
-        shared_axes = _shared_axes("TLU", shared_axes)
-        self.supports_masking = True
-        self.affine = affine
-        self.shared_axes = shared_axes
-        self.tau_initializer = keras.initializers.get(tau_initializer)
-        self.tau_regularizer = keras.regularizers.get(tau_regularizer)
-        self.tau_constraint = keras.constraints.get(tau_constraint)
-        self.alpha_initializer = keras.initializers.get(alpha_initializer)
-        self.alpha_regularizer = keras.regularizers.get(alpha_regularizer)
-        self.alpha_constraint = keras.constraints.get(alpha_constraint)
+    class ActivationLayer(k.layers.Layer):
+        """Base of the generated layers: holds the activation's parameters.
 
-    def build(self, input_shape):
-        shape = _per_sample_shape("TLU", self.shared_axes, input_shape)
-        if any(dim is None for dim in shape):
-            raise ValueError(f"TLU needs every non-batch dimension known (or shared with shared_axes); "
-                             f"got input shape {tuple(input_shape)}")
-        self.tau = self.add_weight(name="tau", shape=shape, initializer=self.tau_initializer,
-                                   regularizer=self.tau_regularizer, constraint=self.tau_constraint)
-        if self.affine:
+        Each parameter is a read-only attribute (``ReLU().max_value``,
+        ``Softmax().axis``) with the value ``get_config`` saves. A differentiable
+        parameter ``p`` (swish's beta, snake's frequency) becomes a weight
+        ``p_weight`` when ``trainable_p=True``: a scalar, or one value per channel
+        (last axis) with ``per_channel=True``; the attribute ``p`` stays its
+        initial value. A learned snake frequency is kept >= ``LEARNED_FLOOR``.
+
+        As Keras' own activation layers: a layer without weights is built when
+        constructed; elementwise layers pass a mask through unchanged; every
+        layer has ``compute_output_shape`` (so it works in ``TimeDistributed``).
+        """
+
+        activation_name = None
+
+        def __init__(self, per_channel=False, **kwargs):
+            spec = SPECS[self.activation_name]
+            self._params, self._learned = {}, {}
+            for p in spec.params:
+                if p.name == "training":
+                    continue  # follows the training flag Keras passes to call()
+                value = kwargs.pop(p.name, p.default)
+                if p.differentiable:
+                    learn = kwargs.pop(f"trainable_{p.name}", False)
+                    if not isinstance(learn, bool):
+                        raise TypeError(f"{type(self).__name__} expects trainable_{p.name} to be a bool; got {learn!r}")
+                    if learn:
+                        self._learned[p.name] = None
+                self._params[p.name] = p.check(type(self).__name__, value)
+            if not isinstance(per_channel, bool):
+                raise TypeError(f"{type(self).__name__} expects per_channel to be a bool; got {per_channel!r}")
+            self.per_channel = per_channel
+            super().__init__(**kwargs)
+            self.supports_masking = not spec.axis_op or self.activation_name in _MASKING
+            self._fn = FUNCTIONS[self.activation_name]
+            # Built now when there is nothing to build, unless a subclass has its own
+            # build() (PReLU, or a user's), which then runs on the first call: Keras'
+            # rule for its own layers (Layer._build_at_init).
+            if not self._learned and type(self).build is ActivationLayer.build:
+                self._built_at_init()
+
+        def _built_at_init(self):
+            # As Layer._build_at_init, which only applies where build() is not overridden at all:
+            # built, with no build config to save, and locked against adding state later.
+            self.built = True
+            for keras3_step in ("_post_build", "_lock_state"):  # tf_keras has neither
+                getattr(self, keras3_step, lambda: None)()
+
+        def build(self, input_shape):
+            shape = (input_shape[-1],) if self.per_channel else ()
+            spec = SPECS[self.activation_name]
+            for name in self._learned:
+                floor = _floor(spec.param(name))
+                weight = self.add_weight(
+                    name=name, shape=shape, initializer=k.initializers.Constant(self._params[name]),
+                    constraint=None if floor is None else AtLeast(floor), trainable=True)
+                self._learned[name] = weight
+                # An attribute, so TensorFlow's object graph tracks it: a variable only held
+                # in the plain dict above is an "untracked resource" to tf.saved_model.save.
+                setattr(self, f"{name}_weight", weight)
+
+        def call(self, inputs, training=None):
+            params = dict(self._params)
+            spec = SPECS[self.activation_name]
+            for name, weight in self._learned.items():
+                floor = _floor(spec.param(name))
+                params[name] = weight if floor is None else tf.maximum(weight, floor)
+            if "training" in spec.defaults:
+                params["training"] = bool(training)
+            return self._fn(inputs, **params)
+
+        def compute_output_shape(self, input_shape):
+            return tuple(input_shape)
+
+        def get_config(self):
+            config = super().get_config()
+            config.update(self._params)
+            config.update({f"trainable_{name}": True for name in self._learned})
+            if self._learned:
+                config["per_channel"] = self.per_channel
+            return config
+
+    class PReLU(ActivationLayer):
+        """Parametric ReLU with a learned negative slope (Keras' PReLU arguments).
+
+        ``alpha`` has the shape of one sample, shared along ``shared_axes``
+        (1-based like Keras: ``shared_axes=[1, 2]`` shares over height and width
+        of an NHWC image). Initialised to 0.25 as in He et al. 2015.
+        """
+
+        activation_name = "prelu"
+
+        def __init__(self, alpha_initializer=None, alpha_regularizer=None, alpha_constraint=None,
+                     shared_axes=None, **kwargs):
+            super().__init__(**kwargs)
+            self.alpha_initializer = k.initializers.get(alpha_initializer or k.initializers.Constant(0.25))
+            self.alpha_regularizer = k.regularizers.get(alpha_regularizer)
+            self.alpha_constraint = k.constraints.get(alpha_constraint)
+            self.shared_axes = _shared_axes("PReLU", shared_axes)
+
+        def build(self, input_shape):
+            shape = _per_sample_shape("PReLU", self.shared_axes, input_shape)
             self.alpha = self.add_weight(name="alpha", shape=shape, initializer=self.alpha_initializer,
                                          regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
 
-    def call(self, inputs):
-        tau = keras.ops.cast(self.tau, inputs.dtype)
-        if self.affine:
-            return keras.ops.maximum(inputs, keras.ops.cast(self.alpha, inputs.dtype) * inputs + tau)
-        return keras.ops.maximum(inputs, tau)
+        def call(self, inputs, training=None):
+            return self._fn(inputs, self.alpha)
 
-    def compute_output_shape(self, input_shape):
-        return tuple(input_shape)
-
-    def get_config(self):
-        config = super().get_config()
-        config.update({
-            "affine": self.affine,
-            "tau_initializer": keras.initializers.serialize(self.tau_initializer),
-            "tau_regularizer": keras.regularizers.serialize(self.tau_regularizer),
-            "tau_constraint": keras.constraints.serialize(self.tau_constraint),
-            "shared_axes": self.shared_axes,
-        })
-        if self.affine:
+        def get_config(self):
+            config = super().get_config()
+            config.pop("alpha", None)
             config.update({
-                "alpha_initializer": keras.initializers.serialize(self.alpha_initializer),
-                "alpha_regularizer": keras.regularizers.serialize(self.alpha_regularizer),
-                "alpha_constraint": keras.constraints.serialize(self.alpha_constraint),
+                "alpha_initializer": k.initializers.serialize(self.alpha_initializer),
+                "alpha_regularizer": k.regularizers.serialize(self.alpha_regularizer),
+                "alpha_constraint": k.constraints.serialize(self.alpha_constraint),
+                "shared_axes": self.shared_axes,
             })
-        return config
+            return config
+
+    def _layer_class(name: str) -> type:
+        spec = SPECS[name]
+        doc = f"Keras layer for ``tf_activations.{name}``: {spec.summary}\n\n    {spec.formula}\n\nReference: {spec.reference}"
+        body = {"activation_name": name, "__doc__": doc, "__module__": __name__}
+        for p in spec.params:
+            if p.name == "training":
+                continue
+            if hasattr(k.layers.Layer, p.name):  # would hide Keras' own attribute
+                raise RuntimeError(f"parameter {name}.{p.name} clashes with keras.layers.Layer.{p.name}")
+            body[p.name] = _param_property(p.name)
+        body.update(_METHODS.get(name, {}))
+        return type(class_name(name), (ActivationLayer,), body)
+
+    class TLU(k.layers.Layer):
+        """Thresholded Linear Unit: ``max(x, tau)`` with a learned threshold ``tau``.
+
+        From Filter Response Normalization (Singh & Krishnan, CVPR 2020,
+        arXiv:1911.09737), where it follows FRN in place of ReLU. With
+        ``affine=True`` it is ``max(x, alpha * x + tau)`` with a learned ``alpha``
+        too. As TF Addons' ``TLU`` (same arguments and config, so its saved configs
+        load): ``tau`` and ``alpha`` have the shape of one sample, initialised to 0
+        (TLU then starts as ReLU). ``shared_axes`` (1-based, as in ``PReLU``) shares
+        them along axes: ``shared_axes=[1, 2]`` gives one ``tau`` per channel of an
+        NHWC image, as in the paper.
+        """
+
+        def __init__(self, affine=False, tau_initializer="zeros", tau_regularizer=None, tau_constraint=None,
+                     alpha_initializer="zeros", alpha_regularizer=None, alpha_constraint=None,
+                     shared_axes=None, **kwargs):
+            super().__init__(**kwargs)
+            if not isinstance(affine, bool):
+                raise TypeError(f"TLU expects affine to be a bool; got {affine!r}")
+            shared_axes = _shared_axes("TLU", shared_axes)
+            self.supports_masking = True
+            self.affine = affine
+            self.shared_axes = shared_axes
+            self.tau_initializer = k.initializers.get(tau_initializer)
+            self.tau_regularizer = k.regularizers.get(tau_regularizer)
+            self.tau_constraint = k.constraints.get(tau_constraint)
+            self.alpha_initializer = k.initializers.get(alpha_initializer)
+            self.alpha_regularizer = k.regularizers.get(alpha_regularizer)
+            self.alpha_constraint = k.constraints.get(alpha_constraint)
+
+        def build(self, input_shape):
+            shape = _per_sample_shape("TLU", self.shared_axes, input_shape)
+            if any(dim is None for dim in shape):
+                raise ValueError(f"TLU needs every non-batch dimension known (or shared with shared_axes); "
+                                 f"got input shape {tuple(input_shape)}")
+            self.tau = self.add_weight(name="tau", shape=shape, initializer=self.tau_initializer,
+                                       regularizer=self.tau_regularizer, constraint=self.tau_constraint)
+            if self.affine:
+                self.alpha = self.add_weight(name="alpha", shape=shape, initializer=self.alpha_initializer,
+                                             regularizer=self.alpha_regularizer, constraint=self.alpha_constraint)
+
+        def call(self, inputs):
+            tau = tf.cast(self.tau, inputs.dtype)
+            if self.affine:
+                return tf.maximum(inputs, tf.cast(self.alpha, inputs.dtype) * inputs + tau)
+            return tf.maximum(inputs, tau)
+
+        def compute_output_shape(self, input_shape):
+            return tuple(input_shape)
+
+        def get_config(self):
+            config = super().get_config()
+            config.update({
+                "affine": self.affine,
+                "tau_initializer": k.initializers.serialize(self.tau_initializer),
+                "tau_regularizer": k.regularizers.serialize(self.tau_regularizer),
+                "tau_constraint": k.constraints.serialize(self.tau_constraint),
+                "shared_axes": self.shared_axes,
+            })
+            if self.affine:
+                config.update({
+                    "alpha_initializer": k.initializers.serialize(self.alpha_initializer),
+                    "alpha_regularizer": k.regularizers.serialize(self.alpha_regularizer),
+                    "alpha_constraint": k.constraints.serialize(self.alpha_constraint),
+                })
+            return config
+
+    classes = {"AtLeast": AtLeast, "ActivationLayer": ActivationLayer, "TLU": TLU}
+    layers_by_name = {}
+    for name in SPECS:
+        cls = PReLU if name == "prelu" else _layer_class(name)
+        layers_by_name[name] = cls
+        classes[cls.__name__] = cls
+    for cls in classes.values():
+        cls.__module__ = module
+        cls.__qualname__ = cls.__name__
+        if cls is not AtLeast and cls is not ActivationLayer:
+            k.saving.register_keras_serializable(package=_PACKAGE)(cls)
+    classes["LAYERS"] = layers_by_name
+    return classes
 
 
-keras.saving.register_keras_serializable(package=_PACKAGE)(TLU)
+_CLASSES = make_layers(keras)
+LAYERS = _CLASSES.pop("LAYERS")
+globals().update(_CLASSES)
 
-__all__ = ["ActivationLayer", "TLU"] + sorted(cls.__name__ for cls in LAYERS.values())
+__all__ = ["ActivationLayer", "AtLeast", "TLU"] + sorted(cls.__name__ for cls in LAYERS.values())
