@@ -15,5 +15,6 @@ def test_readme_has_examples():
 
 @pytest.mark.slow
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
-def test_readme_example_runs(code):
-    run_python(code)
+def test_readme_example_runs(code, tmp_path):
+    # In a scratch folder: examples save files (model.h5) as a user would, relative to where they are.
+    run_python(f"import os; os.chdir({str(tmp_path)!r})\n" + code)

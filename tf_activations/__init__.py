@@ -17,6 +17,8 @@ except ImportError as _err:
         "environment that already has tensorflow, tensorflow-cpu or tensorflow[and-cuda] keeps it)",
         name="tensorflow") from None
 
+import os as _os
+
 from tf_activations._registry import FUNCTIONS as _FUNCTIONS
 from tf_activations._registry import available, derivative, get, info
 from tf_activations import addons_compat, diagnostics, keras_strings, layers, native
@@ -32,6 +34,15 @@ __version__ = "0.1.0"
 # computing activations an ulp apart (tests/test_compare.py). Loading looks in
 # the cache only (about 10 ms); available() loads unless the pure path is forced.
 native.available()
+
+# tf.keras is tf_keras (Keras 2) under TF_USE_LEGACY_KERAS (TensorFlow's rule): register the
+# strings and layers there too. Without tf_keras installed tf.keras fails on its own; we do not.
+if _os.environ.get("TF_USE_LEGACY_KERAS", "") in ("1", "true", "True"):
+    try:
+        from tf_activations import legacy_keras
+    except ImportError as _err:
+        if _err.name != "tf_keras":
+            raise
 
 globals().update(_FUNCTIONS)
 hard_silu = _FUNCTIONS["hard_swish"]
