@@ -5,6 +5,8 @@ out-of-range parameters, save names, underflow bands). References are closed for
 NumPy float64 and mpmath.
 """
 
+import contextlib
+
 import mpmath as mp
 import numpy as np
 import pytest
@@ -215,13 +217,30 @@ def _mp_gelu_slope(x):
     return mp.erfc(-x / mp.sqrt(2)) / 2 + x * mp.exp(-x * x / 2) / mp.sqrt(2 * mp.pi)
 
 
-def _exact_gradient(name, x):
-    """f(x) and f'(x) of the composite in exact mode (the fused kernels switched off)."""
-    with ta.exact(), ta.native.disabled():
+def _exact_gradient(name, x, kernels=False, **params):
+    """f(x) and f'(x) in exact mode: the composite, or (kernels=True) whatever exact mode
+    dispatches where the kernels are built, as a user gets it."""
+    with ta.exact(), (contextlib.nullcontext() if kernels else ta.native.disabled()):
         with tf.GradientTape() as tape:
             tape.watch(x)
-            y = getattr(ta, name)(x)
+            y = getattr(ta, name)(x, **params)
         return y.numpy(), tape.gradient(y, x).numpy()
+
+
+def _mp_sigmoid_slope_sum(a, z):
+    """sigmoid(z) + a sigmoid'(z), from exp alone (no 1 - s cancellation)."""
+    e = mp.exp(-abs(z))
+    s = 1 / (1 + e) if z >= 0 else e / (1 + e)
+    return s + a * e / (1 + e) ** 2
+
+
+def _mp_swish_slope(beta):
+    return lambda x: _mp_sigmoid_slope_sum(beta * x, beta * x)
+
+
+def _mp_gelu_tanh_slope(x):
+    c, a = mp.sqrt(2 / mp.pi), mp.mpf(np.float32(0.044715).item())
+    return _mp_sigmoid_slope_sum(x * 2 * c * (1 + 3 * a * x * x), 2 * c * (x + a * x ** 3))
 
 
 def _reference(fn, x, dtype):
@@ -238,9 +257,10 @@ def test_float32_tanh_slope_is_not_zero_where_it_is_a_normal_float():
     np.testing.assert_allclose(d, want, rtol=1e-5)
 
 
-def test_float32_gelu_slope_is_not_zero_where_it_is_a_normal_float():
-    x = np.array([-13.29, -13.25, -13.0, -12.0, -10.5, -10.0, -9.9], np.float32)
-    _, d = _exact_gradient("gelu", tf.constant(x))
+@pytest.mark.parametrize("kernels", [False, True], ids=["composite", "as-dispatched"])
+def test_float32_gelu_slope_is_not_zero_where_it_is_a_normal_float(kernels):
+    x = np.array([-13.29, -13.25, -13.2, -13.15, -13.0, -12.0, -10.5, -10.0, -9.9], np.float32)
+    _, d = _exact_gradient("gelu", tf.constant(x), kernels)
     want = _reference(_mp_gelu_slope, x, np.float32)
     assert (np.abs(want) >= np.finfo(np.float32).tiny).all()
     np.testing.assert_allclose(d, want, rtol=1e-5)
@@ -253,6 +273,23 @@ def test_float64_gelu_is_not_zero_where_it_is_a_normal_float():
     assert (np.abs(want) >= np.finfo(np.float64).tiny).all()
     np.testing.assert_allclose(y, want, rtol=1e-12)
     np.testing.assert_allclose(d, _reference(_mp_gelu_slope, x, np.float64), rtol=1e-12)
+
+
+@pytest.mark.parametrize("kernels", [False, True], ids=["composite", "as-dispatched"])
+@pytest.mark.parametrize("name, params, ref, x", [
+    # s + a s' summed from two flushed terms was 0 here (and a few percent off at the edge)
+    ("swish", {}, _mp_swish_slope(1.0), [-91.0, -90.0, -89.0, -88.0, -87.0, -80.0]),
+    ("silu", {}, _mp_swish_slope(1.0), [-91.0, -90.0, -88.0, -87.5]),
+    ("swish", {"beta": 1.5}, _mp_swish_slope(1.5), [-61.0, -60.0, -59.0, -58.0]),
+    ("gelu", {"approximate": True}, _mp_gelu_tanh_slope, [-10.22, -10.2, -10.15, -10.1, -10.0, -9.9]),
+])
+def test_float32_sigmoid_gated_slopes_are_not_zero_where_they_are_normal_floats(name, params, ref, x, kernels):
+    x = np.array(x, np.float32)
+    _, d = _exact_gradient(name, tf.constant(x), kernels, **params)
+    want = _reference(ref, x, np.float32)
+    assert (np.abs(want) >= np.finfo(np.float32).tiny).all()
+    # tanh-GELU's exponent 2u(x) ~ -92 is rounded in float32: ~200 ulp is the function's own
+    np.testing.assert_allclose(d, want, rtol=5e-5 if "approximate" in params else 1e-5)
 
 
 def test_gelu_tails_end_in_zero_without_nan():

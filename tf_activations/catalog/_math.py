@@ -43,6 +43,32 @@ def sigmoid_slope(z):
     return e / ((1.0 + e) * (1.0 + e))
 
 
+def times_sigmoid_slope(a, z):
+    """a * sigmoid'(z) = a e / (1 + e)^2, formed as (a h) h / (1 + e)^2 with h = exp(-|z| / 2).
+
+    e = exp(-|z|) alone is subnormal (flushed to 0) from |z| = 87.3 in float32 while
+    a * e is still normal for |a| > 1 (swish' at x = -90 is -7.3e-38): the halves keep
+    each factor normal, as in times_sigmoid.
+    """
+    h = tf.exp(0.5 * neg_abs(z))
+    e = h * h
+    return times(times(a, h), h) / ((1.0 + e) * (1.0 + e))
+
+
+def sigmoid_plus_times_slope(a, z):
+    """sigmoid(z) + a * sigmoid'(z) (swish', the tanh-GELU's derivative) = s (1 + a (1 - s)).
+
+    For z < 0 it is formed as ((1 + a / (1 + e)) h) h / (1 + e) with h = exp(z / 2): s
+    alone is subnormal (flushed to 0) from z = -87.3 in float32 while the sum is normal
+    down to z = -92 (swish' at -90 is -7.3e-38); summing two flushed terms left a band
+    of zeros and a few percent error at its edge.
+    """
+    h = tf.exp(0.5 * neg_abs(z))
+    e = h * h
+    below = times(times(1.0 + a / (1.0 + e), h), h) / (1.0 + e)
+    return tf.where(z >= 0, 1.0 / (1.0 + e) + times_sigmoid_slope(a, z), below)
+
+
 def softplus(z):
     """log(1 + exp(z)) = max(z, 0) + log1p(exp(-|z|))."""
     return tf.maximum(z, 0.0) + tf.math.log1p(tf.exp(neg_abs(z)))

@@ -20,14 +20,11 @@ def _swish(x, beta):
 
 def _swish_derivative(x, beta):
     z = beta * x
-    s = m.sigmoid(z)
-    # s + z * s * (1 - s); s * (1 - s) underflows long before z can overflow,
-    # so the product is taken only where that slope is non-zero.
-    return s + m.times(z, m.sigmoid_slope(z))
+    return m.sigmoid_plus_times_slope(z, z)
 
 
 def _swish_beta_derivative(x, beta):
-    return m.times(x * x, m.sigmoid_slope(beta * x))
+    return m.times_sigmoid_slope(x * x, beta * x)
 
 
 def _mish_parts(x):
@@ -92,7 +89,7 @@ def _gelu_derivative(x, approximate):
     if approximate:
         z = 2.0 * _tanh_gelu_u(x)
         dz = 2.0 * _TANH_GELU_C * (1.0 + 3.0 * _TANH_GELU_A * tf.square(x))
-        return m.sigmoid(z) + m.times(x * dz, m.sigmoid_slope(z))
+        return m.sigmoid_plus_times_slope(x * dz, z)
     in_tail = x < _tail_start(x)
     t = tf.where(in_tail, x, tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
     c, g = _gaussian_halves(t)

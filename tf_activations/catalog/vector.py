@@ -141,7 +141,7 @@ def _glu(x, axis):
 
 def _glu_vjp(x, dy, axis):
     a, b = _halves(x, axis)
-    return tf.concat([dy * m.sigmoid(b), m.times(dy * a, m.sigmoid_slope(b))], axis)
+    return tf.concat([dy * m.sigmoid(b), m.times_sigmoid_slope(dy * a, b)], axis)
 
 
 def _maxout_units(x, num_units, axis):

@@ -59,7 +59,9 @@ class Kernel:
 # softplus lose to TF's fused ops; gelu (both forms), hard_swish and
 # hard_sigmoid lose at 2^16 or 2^20. exact=True: max float32 error within 1 ulp
 # on `benchmarks/accuracy.py --dense`; sigmoid, tanh, silu/swish and selu use
-# float math (1.2-3.6 ulp).
+# float math (1.2-3.6 ulp). gelu (both forms) is within 1 ulp on that sweep but its
+# float32 derivative flushes to 0 where it is still a normal float (x in -13.34..-13.15,
+# tanh form -10.24..-10.0; tests/test_silent_wrong.py), which exact mode promises not to.
 
 
 # Activation name -> kernel(s). A kernel runs only where the alternative is the
@@ -73,7 +75,7 @@ _KERNELS = {
     "mish": Kernel("mish", "mish", default=True, exact=True),
     "swish": Kernel("swish", "swish", param="beta", default=True),
     "silu": Kernel("silu", "silu", default=True),
-    "gelu": Kernel("gelu", "gelu", consts=(("approximate", False),), exact=True),
+    "gelu": Kernel("gelu", "gelu", consts=(("approximate", False),)),
     "hard_swish": Kernel("hard_swish", "hard_swish", exact=True),
     "hard_sigmoid": Kernel("hard_sigmoid", "hard_sigmoid", exact=True),
     "elu": Kernel("elu", "elu", fixed=("alpha",), exact=True),
@@ -83,7 +85,7 @@ _KERNELS = {
     "lisht": Kernel("lisht", "lisht", default=True, exact=True),
     "snake": Kernel("snake", "snake", param="frequency", default=True, exact=True),
 }
-_GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),), exact=True)
+_GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),))
 
 _BY_FN = {k.fn: k for k in list(_KERNELS.values()) + [_GELU_TANH]}
 
