@@ -97,6 +97,19 @@ def test_maxout_refuses_a_size_num_units_does_not_divide():
         ta.maxout(tf.zeros([2, 6]), num_units=4)
 
 
+@pytest.mark.parametrize("num_units", [None, 3])
+def test_maxout_with_a_size_known_only_at_run_time(num_units):
+    fn = tf.function(lambda x: ta.maxout(x, num_units=num_units),
+                     input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    x = np.random.default_rng(0).normal(size=(4, 6)).astype(np.float32)
+    units = 3 if num_units is None else num_units
+    want = x.reshape(4, units, 6 // units).max(-1)  # contiguous groups
+    np.testing.assert_array_equal(fn(x).numpy(), want)
+    for bad in (x[:, :5], x[:, :0]) if num_units is None else (x[:, :4], x[:, :2], x[:, :0]):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=r"maxout\(\) .*num_units"):
+            fn(bad)
+
+
 def test_maxout_of_an_empty_axis_is_not_minus_inf():
     with pytest.raises(ValueError, match=r"maxout\(\).*num_units=3"):
         ta.maxout(tf.zeros([2, 0]), num_units=3)

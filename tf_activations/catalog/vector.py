@@ -144,38 +144,44 @@ def _glu_vjp(x, dy, axis):
     return tf.concat([dy * m.sigmoid(b), m.times_sigmoid_slope(dy * a, b)], axis)
 
 
+def _maxout_rule(num_units, axis, size="the size"):
+    if num_units is None:
+        return (f"maxout() with the default num_units=None pairs up units, so the size of axis {axis} "
+                f"must be even and at least 2; got {size}")
+    return (f"maxout() expects num_units to divide the size of axis {axis} (and not exceed it); "
+            f"got num_units={num_units} and {size}")
+
+
 def _maxout_units(x, num_units, axis):
-    """The number of output units, or a ValueError naming num_units and the axis size."""
+    """Units along axis: a number where the size is known, else a tensor (after a graph assertion)."""
     rank = x.shape.rank
     size = x.shape[axis % rank]
     if size is None:
-        raise ValueError(f"maxout() needs a known size along axis {axis}; got shape {x.shape}")
-    if num_units is None:
-        if size < 2 or size % 2:
-            raise ValueError(
-                f"maxout() with the default num_units=None pairs up units, so the size of axis {axis} "
-                f"must be even and at least 2; got size {size} (shape {x.shape}); pass num_units "
-                f"dividing {size} to group otherwise")
-        return size // 2
-    if size < num_units or size % num_units:
-        raise ValueError(
-            f"maxout() expects num_units to divide the size {size} of axis {axis} (and not exceed it); "
-            f"got num_units={num_units}")
-    return num_units
+        return num_units if num_units is not None else tf.shape(x)[axis] // 2
+    group = 2 if num_units is None else num_units  # pairs: size // 2 units of 2
+    if size < group or size % group:
+        raise ValueError(_maxout_rule(num_units, axis, f"size {size} (shape {x.shape})")
+                         + ("; pass num_units dividing the size to group otherwise" if num_units is None else ""))
+    return size // 2 if num_units is None else num_units
 
 
 def _check_maxout(x, num_units, axis):
+    """x, checked statically where the size along axis is known, by an assertion in the graph where not."""
     _maxout_units(x, num_units, axis)
-    return x
+    if x.shape[axis] is not None:
+        return x
+    size, group = tf.shape(x)[axis], 2 if num_units is None else num_units
+    ok = tf.logical_and(size >= group, size % group == 0)
+    check = tf.debugging.assert_equal(ok, True, message=_maxout_rule(num_units, axis, "a size that does not fit"))
+    with tf.control_dependencies([check]):
+        return tf.identity(x)
 
 
 def _maxout(x, num_units, axis):
-    rank = x.shape.rank
-    axis = axis % rank
-    size = x.shape[axis]
+    axis = axis % x.shape.rank
     units = _maxout_units(x, num_units, axis)
     shape = tf.shape(x)
-    pieces = tf.concat([shape[:axis], [units, size // units], shape[axis + 1:]], 0)
+    pieces = tf.concat([shape[:axis], tf.stack([units, -1]), shape[axis + 1:]], 0)
     return tf.reduce_max(tf.reshape(x, pieces), axis=axis + 1)
 
 
