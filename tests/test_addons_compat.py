@@ -96,6 +96,15 @@ def test_shrinks_pass_nan_through():
         assert np.isnan(np.asarray(keras.activations.get(f"Addons>{name}")(x))[0])
 
 
+@pytest.mark.parametrize("name", ["hardshrink", "softshrink"])
+def test_shrinks_check_their_input_like_every_function(name):
+    fn = keras.activations.get(f"Addons>{name}")
+    with pytest.raises(TypeError, match=f"{name}.*floating.*int32"):
+        fn(np.array([1, -2, 3], np.int32))
+    with pytest.raises(TypeError, match=f"{name}.*lower.*real number"):
+        fn(np.zeros(3, np.float32), lower=None)
+
+
 def test_rrelu_takes_lower_upper_training_seed():
     rrelu = keras.activations.get("Addons>rrelu")
     x = keras.ops.convert_to_tensor(X, "float64")

@@ -27,6 +27,7 @@ import keras
 import tensorflow as tf
 
 from tf_activations import keras_strings, layers
+from tf_activations._build import to_float_tensor
 from tf_activations._registry import FUNCTIONS
 
 _PACKAGE = "Addons"
@@ -69,7 +70,7 @@ def lisht(x):
 def hardshrink(x, lower=-0.5, upper=0.5):
     """TF Addons' ``hardshrink``: 0 for ``lower <= x <= upper``, ``x`` outside (NaN passes through)."""
     lower, upper = _bounds("hardshrink", lower, upper)
-    x = tf.convert_to_tensor(x)
+    x = to_float_tensor("hardshrink", x)
     inside = tf.logical_and(x >= tf.cast(lower, x.dtype), x <= tf.cast(upper, x.dtype))
     return tf.where(inside, tf.zeros_like(x), x)
 
@@ -77,7 +78,7 @@ def hardshrink(x, lower=-0.5, upper=0.5):
 def softshrink(x, lower=-0.5, upper=0.5):
     """TF Addons' ``softshrink``: ``x - lower`` below ``lower``, ``x - upper`` above ``upper``, 0 between."""
     lower, upper = _bounds("softshrink", lower, upper)
-    x = tf.convert_to_tensor(x)
+    x = to_float_tensor("softshrink", x)
     return x - tf.clip_by_value(x, tf.cast(lower, x.dtype), tf.cast(upper, x.dtype))
 
 
@@ -94,7 +95,7 @@ def rrelu(x, lower=0.125, upper=0.3333333333333333, training=None, seed=None, rn
     if not isinstance(rng, tf.random.Generator):
         raise TypeError(f"rrelu() expects rng to be a tf.random.Generator; got {type(rng).__name__}")
     lower, upper = _bounds("rrelu", lower, upper)
-    x = tf.convert_to_tensor(x)
+    x = to_float_tensor("rrelu", x)
     slope = rng.uniform(tf.shape(x), minval=lower, maxval=upper, dtype=x.dtype)
     return FUNCTIONS["prelu"](x, tf.stop_gradient(slope))
 
