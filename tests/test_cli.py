@@ -40,6 +40,26 @@ def test_info(capsys):
     assert '"family": "self-gated"' in capsys.readouterr().out
 
 
+def test_info_teaches_with_numbers(capsys):
+    assert cli.main(["info", "sigmoid"]) == 0
+    out = capsys.readouterr().out
+    for text in ("when to use", "advantages", "disadvantages", "mean output 0.5 for N(0, 1) input",
+                 "x < -6.91 and x > 6.91", "measured (float64", "not measured (add --cost)"):
+        assert text in out, text
+    assert "not borne out" not in out
+
+
+def test_info_cost_is_measured_only_on_request(capsys, monkeypatch):
+    from tf_activations import properties
+
+    calls = []
+    monkeypatch.setattr(properties, "measure_cost", lambda names: calls.append(names) or {n: 3.0 for n in names})
+    assert cli.main(["info", "mish"]) == 0 and not calls
+    assert cli.main(["info", "mish", "--cost"]) == 0 and calls == [["mish"]]
+    assert "fwd+bwd costs 3x relu's" in capsys.readouterr().out
+    assert cli.main(["info", "mishh", "--cost"]) == 2 and calls == [["mish"]]  # the name is checked first
+
+
 def test_unknown_name_prints_the_registry_error_and_exits_2(capsys):
     assert cli.main(["info", "mishh"]) == 2
     err = capsys.readouterr().err

@@ -2,13 +2,24 @@
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation
+from tf_activations._spec import Activation, claim
 from tf_activations.catalog import _math as m
 
 ACTIVATIONS = [
     Activation(
         name="sigmoid",
         family="saturating",
+        use_when='The output unit of a binary or multi-label classifier, read as a probability, and the gates of LSTM/GRU cells; rarely a hidden layer now.',
+        advantages=(
+            claim('unit_interval', 'Output in {range}: reads directly as a probability.'),
+            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
+        ),
+        disadvantages=(
+            claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim('gentle_slope', 'Slope at most {max_slope}: each sigmoid layer scales the backpropagated gradient down by that factor or more.'),
+            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+        ),
         summary="Logistic sigmoid: squashes to (0, 1); saturates, not zero-centred.",
         formula="sigmoid(x) = 1 / (1 + exp(-x))",
         derivative_formula="sigmoid(x) * (1 - sigmoid(x))",
@@ -24,6 +35,16 @@ ACTIVATIONS = [
     Activation(
         name="tanh",
         family="saturating",
+        use_when='Hidden layers of small and recurrent networks (the LSTM/GRU candidate state) and outputs bounded to (-1, 1).',
+        advantages=(
+            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
+            claim('unit_slope', 'Slope {slope0} at 0, steeper than sigmoid: gradients shrink less near the origin.'),
+            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
+        ),
+        disadvantages=(
+            claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+        ),
         summary="Hyperbolic tangent: squashes to (-1, 1), zero-centred; saturates.",
         formula="tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x))",
         derivative_formula="1 - tanh(x)^2",
@@ -40,6 +61,17 @@ ACTIVATIONS = [
     Activation(
         name="hard_sigmoid",
         family="hard",
+        use_when="Mobile and quantised models (MobileNetV3's gates) where exp is slow or unavailable.",
+        advantages=(
+            claim('unit_interval', 'Output in {range}, like sigmoid.'),
+            claim('cost', 'No exp or log, only comparisons and arithmetic; measured fwd+bwd cost: {cost}.'),
+        ),
+        disadvantages=(
+            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
+            claim('gentle_slope', 'Slope at most {max_slope}.'),
+            claim('kink', 'Kinked: {smoothness}.'),
+            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
         summary="Piecewise-linear sigmoid (Keras 3 / MobileNetV3 form): relu6(x + 3) / 6.",
         formula="hard_sigmoid(x) = min(max(x + 3, 0), 6) / 6",
         derivative_formula="1/6 for -3 < x < 3, else 0",
@@ -57,6 +89,16 @@ ACTIVATIONS = [
     Activation(
         name="hard_tanh",
         family="hard",
+        use_when='A cheap tanh for embedded models, or outputs clipped to [-1, 1].',
+        advantages=(
+            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
+            claim('unit_slope', 'Slope {slope0} inside the band: gradients pass unchanged there.'),
+            claim('cost', 'No exp or log, only comparisons and arithmetic; measured fwd+bwd cost: {cost}.'),
+        ),
+        disadvantages=(
+            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
+            claim('kink', 'Kinked: {smoothness}.'),
+        ),
         summary="Piecewise-linear tanh: the identity clipped to [-1, 1].",
         formula="hard_tanh(x) = min(max(x, -1), 1)",
         derivative_formula="1 for -1 < x < 1, else 0",
@@ -75,6 +117,16 @@ ACTIVATIONS = [
     Activation(
         name="softsign",
         family="saturating",
+        use_when='A tanh substitute whose tails flatten polynomially, not exponentially.',
+        advantages=(
+            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
+            claim('saturates', "Saturates only far out: |f'| < 1e-3 for {saturation}."),
+            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
+        ),
+        disadvantages=(
+            claim('bounded', 'Output confined to {range}, so large inputs are indistinguishable.'),
+            claim('note', 'Few published baselines use it, so there is little to compare against.'),
+        ),
         summary="x / (1 + |x|): like tanh but with polynomial, slower saturation.",
         formula="softsign(x) = x / (1 + |x|)",
         derivative_formula="1 / (1 + |x|)^2",
@@ -92,6 +144,16 @@ ACTIVATIONS = [
     Activation(
         name="log_sigmoid",
         family="saturating",
+        use_when='Log-probabilities of a Bernoulli logit (losses, likelihoods), computed stably; not a hidden activation.',
+        advantages=(
+            claim('bounded_above', 'Never positive: output in {range}, a valid log-probability.'),
+            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
+        ),
+        disadvantages=(
+            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim('saturates', 'Gradient vanishes for {saturation}, where the log-probability is already near 0.'),
+            claim('expensive', 'An exp, log or erf per element: fwd+bwd costs {cost}.'),
+        ),
         summary="log(sigmoid(x)) = -softplus(-x), stable for every x.",
         formula="log_sigmoid(x) = -log(1 + exp(-x))",
         derivative_formula="sigmoid(-x)",
@@ -105,6 +167,16 @@ ACTIVATIONS = [
     Activation(
         name="sparse_sigmoid",
         family="hard",
+        use_when='Outputs or gates that should be exactly 0 or 1 for clear-cut inputs (Fenchel-Young losses).',
+        advantages=(
+            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
+            claim('unit_interval', 'Output in {range}.'),
+            claim('cost', 'No exp or log, only comparisons and arithmetic; measured fwd+bwd cost: {cost}.'),
+        ),
+        disadvantages=(
+            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
+            claim('kink', 'Kinked: {smoothness}.'),
+        ),
         summary="Piecewise-linear sigmoid reaching exactly 0 and 1 (Keras 3).",
         formula="sparse_sigmoid(x) = 0 for x <= -1; (x + 1) / 2 for -1 < x < 1; 1 for x >= 1",
         derivative_formula="1/2 for -1 < x < 1, else 0",

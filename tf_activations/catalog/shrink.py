@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param
+from tf_activations._spec import Activation, Param, claim
 from tf_activations.catalog import _math as m
 
 # Taylor coefficients of x - tanh(x) = sum c_k x^(2k+1), k = 1..7.
@@ -33,6 +33,15 @@ ACTIVATIONS = [
     Activation(
         name="hard_shrink",
         family="shrink",
+        use_when='Sparse coding and denoising: zeroes small coefficients, keeps large ones untouched.',
+        advantages=(
+            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
+            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
+        ),
+        disadvantages=(
+            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
+            claim('kink', 'Kinked: {smoothness}.'),
+        ),
         summary="Zero inside [-threshold, threshold], identity outside.",
         formula="hard_shrink(x) = x for |x| > threshold, 0 otherwise",
         derivative_formula="1 for |x| > threshold, else 0",
@@ -51,6 +60,15 @@ ACTIVATIONS = [
     Activation(
         name="soft_shrink",
         family="shrink",
+        use_when='Lasso-style soft thresholding (ISTA, sparse autoencoders).',
+        advantages=(
+            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
+            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
+        ),
+        disadvantages=(
+            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
+            claim('kink', 'Kinked: {smoothness}.'),
+        ),
         summary="Soft thresholding: shifts x toward 0 by threshold, zero inside the band.",
         formula="soft_shrink(x) = x - threshold for x > threshold; x + threshold for x < -threshold; 0 otherwise",
         derivative_formula="1 for |x| > threshold, else 0",
@@ -68,6 +86,15 @@ ACTIVATIONS = [
     Activation(
         name="tanh_shrink",
         family="shrink",
+        use_when='A smooth shrinkage that nearly ignores small inputs; rarely a hidden activation.',
+        advantages=(
+            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
+            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
+        ),
+        disadvantages=(
+            claim('flat_at_zero', "Flat at the origin: f'(0) = {slope0}; |f'| < 1e-3 around {flat_points}."),
+            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+        ),
         summary="x - tanh(x): near-cubic around 0, linear in the tails.",
         formula="tanh_shrink(x) = x - tanh(x)",
         derivative_formula="tanh(x)^2",
