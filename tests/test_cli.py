@@ -165,7 +165,7 @@ def test_names_are_passed_the_same_way_everywhere(tmp_path, capsys, monkeypatch)
     from tf_activations import compare, plotting
 
     monkeypatch.setattr(plotting, "plot", fake_plot)
-    def fake_gallery(out, names=None):
+    def fake_gallery(out, names=None, **kwargs):
         os.makedirs(out, exist_ok=True)
         seen["gallery"] = names
         return os.path.join(out, "index.html")

@@ -199,9 +199,9 @@ def cmd_gallery(args):
     _check_out_folder(args.out)
     plotting._matplotlib()  # before the folder is made: a missing extra leaves nothing behind
     t0 = time.perf_counter()
-    index = plotting.render_gallery(args.out, names=names)
+    index = plotting.render_gallery(args.out, names=names, cost=args.cost)
     n = len([f for f in os.listdir(args.out) if f.endswith(".png")])
-    print(f"{index}  ({n} pictures, {time.perf_counter() - t0:.1f}s)")
+    print(f"{index}  ({n} pages and pictures, {time.perf_counter() - t0:.1f}s)")
     return 0
 
 
@@ -286,9 +286,17 @@ def make_parser():
     p.add_argument("--dpi", type=int, default=100, help="resolution of the PNG (default: %(default)s)")
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("gallery", help="a PNG per activation and an index.html table")
+    p = sub.add_parser(
+        "gallery", help="a reference page and a PNG per activation, and an index.html comparison table",
+        description="Writes, for every activation, NAME.png (f and f', saturated and dead regions shaded) and "
+                    "NAME.html (formula, derivative, parameters, when to use, advantages and disadvantages with "
+                    "their numbers, measured properties, accuracy, speed, paper), and index.html, a sortable "
+                    "table of them all. Static files: open index.html in any browser, offline.")
     p.add_argument("--out", default="gallery", help="the folder to write, created if missing (default: gallery)")
     _names_option(p, "only these, comma- or space-separated (default: every activation)")
+    p.add_argument("--cost", action="store_true",
+                   help="time fwd+bwd of each against relu on this machine first (seconds per activation) and "
+                        "keep it in OUT/cost.json; without it the speed shown is that file's, or 'not measured'")
     p.set_defaults(func=cmd_gallery)
 
     d = compare.DEFAULTS
