@@ -56,7 +56,7 @@ def test_info_cost_is_measured_only_on_request(capsys, monkeypatch):
     monkeypatch.setattr(properties, "measure_cost", lambda names: calls.append(names) or {n: 3.0 for n in names})
     assert cli.main(["info", "mish"]) == 0 and not calls
     assert cli.main(["info", "mish", "--cost"]) == 0 and calls == [["mish"]]
-    assert "fwd+bwd costs 3x relu's" in capsys.readouterr().out
+    assert "fwd+bwd time 3x relu's" in capsys.readouterr().out
     assert cli.main(["info", "mishh", "--cost"]) == 2 and calls == [["mish"]]  # the name is checked first
 
 

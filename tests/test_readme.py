@@ -17,3 +17,14 @@ def test_readme_has_examples():
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_example_runs(code):
     run_python(code)
+
+
+def test_readme_info_output_is_what_info_prints(capsys):
+    """The `info sigmoid` excerpt in the README is the command's output, line for line."""
+    from tf_activations import cli
+
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"`info sigmoid` ends with\):\n\n```text\n(.*?)```", text, re.S).group(1)
+    assert cli.main(["info", "sigmoid"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip("\n").endswith(block.rstrip("\n")), "README's info sigmoid excerpt is out of date"

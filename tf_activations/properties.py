@@ -418,16 +418,17 @@ def summary_lines(props, cost=None):
 def measure_cost(names, shape=(1024, 1024), repeats=15) -> dict:
     """fwd+bwd time of each name relative to relu's, in the default mode, float32, tf.function.
 
-    relu is timed before and after the others and its median time used, so a
-    machine that speeds up or slows down during the run shows in neither ratio
-    more than the other. Never called by an import or a test assertion."""
+    Round-robin: every repeat times each function (and relu) once, so a machine
+    that speeds up or slows down during the run (another job, turbo) shifts all
+    of them alike; ratios are of medians, and relu's is 1 by construction.
+    Never called by an import or a test assertion."""
     import tensorflow as tf
 
     from tf_activations import _registry
 
     x = tf.random.stateless_normal(shape, seed=(0, 0))
 
-    def seconds(fn):
+    def compiled(fn):
         @tf.function
         def step(t):
             with tf.GradientTape() as tape:
@@ -435,19 +436,19 @@ def measure_cost(names, shape=(1024, 1024), repeats=15) -> dict:
                 y = fn(t)
             return y, tape.gradient(y, t)
 
-        step(x)
-        times = []
-        for _ in range(repeats):
+        step(x)[1].numpy()  # trace and warm up outside the timing
+        return step
+
+    names = [_registry.canonical(n) for n in names]
+    steps = {n: compiled(_registry.FUNCTIONS[n]) for n in dict.fromkeys(["relu", *names])}
+    times = {n: [] for n in steps}
+    for _ in range(repeats):
+        for n, step in steps.items():
             t0 = time.perf_counter()
             step(x)[1].numpy()
-            times.append(time.perf_counter() - t0)
-        return float(np.median(times))
-
-    relu = _registry.FUNCTIONS["relu"]
-    first = seconds(relu)
-    own = {n: seconds(_registry.FUNCTIONS[_registry.canonical(n)]) for n in names}
-    base = 0.5 * (first + seconds(relu))
-    return {n: t / base for n, t in own.items()}
+            times[n].append(time.perf_counter() - t0)
+    base = float(np.median(times["relu"]))
+    return {n: float(np.median(times[n])) / base for n in names}
 
 
 def write_cost(folder, ratios):

@@ -141,7 +141,7 @@ ACTIVATIONS = [
         disadvantages=(
             claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
             claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
         ),
         summary="Swish: x * sigmoid(beta * x); beta = 1 is SiLU, beta -> inf approaches ReLU.",
         formula="swish(x) = x * sigmoid(beta * x)",
@@ -170,7 +170,7 @@ ACTIVATIONS = [
         disadvantages=(
             claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
             claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
         ),
         summary="Sigmoid-weighted linear unit, x * sigmoid(x) (swish with beta = 1).",
         formula="silu(x) = x * sigmoid(x)",
@@ -195,7 +195,7 @@ ACTIVATIONS = [
         disadvantages=(
             claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
             claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('expensive', 'An exp, log or erf per element: fwd+bwd costs {cost}.'),
+            claim('expensive', 'An exp, log or erf per element: fwd+bwd time {cost}.'),
         ),
         summary="Mish: x * tanh(softplus(x)); smooth, non-monotonic, unbounded above.",
         formula="mish(x) = x * tanh(log(1 + exp(x)))",
@@ -220,7 +220,7 @@ ACTIVATIONS = [
         disadvantages=(
             claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
             claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('expensive', 'An exp, log or erf per element: fwd+bwd costs {cost}.'),
+            claim('expensive', 'An exp, log or erf per element: fwd+bwd time {cost}.'),
         ),
         summary="Gaussian error linear unit: x weighted by the standard normal CDF (exact, or the tanh approximation).",
         formula="gelu(x) = x * Phi(x) = x/2 * erfc(-x / sqrt(2)); approximate: x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",

@@ -54,7 +54,7 @@ ACTIVATIONS = [
         family="rectifier",
         use_when='The default for hidden layers of deep feed-forward and convolutional networks.',
         advantages=(
-            claim('cheap', 'Cheap, no exp or log: fwd+bwd costs {cost}.'),
+            claim('cheap', 'Cheap, no exp or log: fwd+bwd time {cost}.'),
             claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
             claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
         ),
@@ -90,7 +90,7 @@ ACTIVATIONS = [
         advantages=(
             claim('bounded', 'Output in {range}: fits a fixed-point format.'),
             claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
         ),
         disadvantages=(
             claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
@@ -119,7 +119,7 @@ ACTIVATIONS = [
         advantages=(
             claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
             claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-            claim('cheap', 'Cheap, no exp or log: fwd+bwd costs {cost}.'),
+            claim('cheap', 'Cheap, no exp or log: fwd+bwd time {cost}.'),
         ),
         disadvantages=(
             claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
@@ -180,7 +180,7 @@ ACTIVATIONS = [
         disadvantages=(
             claim('not_zero_centred', "Mean output {mean} for N(0, 1) input: nearer zero than relu's, but not zero."),
             claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
         ),
         summary="Exponential linear unit: smooth negative saturation at -alpha pushes mean activations toward 0.",
         formula="elu(x) = x for x > 0, alpha * (exp(x) - 1) otherwise",
@@ -232,7 +232,7 @@ ACTIVATIONS = [
         disadvantages=(
             claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
             claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
         ),
         summary="Continuously differentiable ELU: the negative part is scaled so f'(0) = 1 for every alpha.",
         formula="celu(x) = max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
@@ -257,7 +257,7 @@ ACTIVATIONS = [
         disadvantages=(
             claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
             claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('expensive', 'An exp, log or erf per element: fwd+bwd costs {cost}.'),
+            claim('expensive', 'An exp, log or erf per element: fwd+bwd time {cost}.'),
         ),
         summary="Smooth ReLU: log(1 + exp(x)); its derivative is the sigmoid.",
         formula="softplus(x) = log(1 + exp(x))",
@@ -325,7 +325,7 @@ ACTIVATIONS = [
         use_when='Replacing values at or below a cut-off by a constant (torch.nn.Threshold); with the defaults it is relu.',
         advantages=(
             claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
         ),
         disadvantages=(
             claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
@@ -410,7 +410,7 @@ ACTIVATIONS = [
         advantages=(
             claim('unit_slope', "f' = {slope0} everywhere: gradients pass unchanged."),
             claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
-            claim('cheap', 'Cheap, no exp or log: fwd+bwd costs {cost}.'),
+            claim('cheap', 'Cheap, no exp or log: fwd+bwd time {cost}.'),
         ),
         disadvantages=(
             claim('note', 'Adds no non-linearity: a stack of linear layers is one linear layer.'),

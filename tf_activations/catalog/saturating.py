@@ -18,7 +18,7 @@ ACTIVATIONS = [
             claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
             claim('gentle_slope', 'Slope at most {max_slope}: each sigmoid layer scales the backpropagated gradient down by that factor or more.'),
             claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
         ),
         summary="Logistic sigmoid: squashes to (0, 1); saturates, not zero-centred.",
         formula="sigmoid(x) = 1 / (1 + exp(-x))",
@@ -43,7 +43,7 @@ ACTIVATIONS = [
         ),
         disadvantages=(
             claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
         ),
         summary="Hyperbolic tangent: squashes to (-1, 1), zero-centred; saturates.",
         formula="tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x))",
@@ -64,7 +64,7 @@ ACTIVATIONS = [
         use_when="Mobile and quantised models (MobileNetV3's gates) where exp is slow or unavailable.",
         advantages=(
             claim('unit_interval', 'Output in {range}, like sigmoid.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
         ),
         disadvantages=(
             claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
@@ -93,7 +93,7 @@ ACTIVATIONS = [
         advantages=(
             claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
             claim('unit_slope', 'Slope {slope0} inside the band: gradients pass unchanged there.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
         ),
         disadvantages=(
             claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
@@ -152,7 +152,7 @@ ACTIVATIONS = [
         disadvantages=(
             claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
             claim('saturates', 'Gradient vanishes for {saturation}, where the log-probability is already near 0.'),
-            claim('expensive', 'An exp, log or erf per element: fwd+bwd costs {cost}.'),
+            claim('expensive', 'An exp, log or erf per element: fwd+bwd time {cost}.'),
         ),
         summary="log(sigmoid(x)) = -softplus(-x), stable for every x.",
         formula="log_sigmoid(x) = -log(1 + exp(-x))",
@@ -171,7 +171,7 @@ ACTIVATIONS = [
         advantages=(
             claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
             claim('unit_interval', 'Output in {range}.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
         ),
         disadvantages=(
             claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),

@@ -93,7 +93,7 @@ ACTIVATIONS = [
         ),
         disadvantages=(
             claim('flat_at_zero', "Flat at the origin: f'(0) = {slope0}; |f'| < 1e-3 around {flat_points}."),
-            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
         ),
         summary="x - tanh(x): near-cubic around 0, linear in the tails.",
         formula="tanh_shrink(x) = x - tanh(x)",

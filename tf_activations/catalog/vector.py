@@ -191,7 +191,7 @@ ACTIVATIONS = [
         disadvantages=(
             claim('saturates', 'Saturates when one logit dominates: the Jacobian diagonal is below 1e-3 for {saturation}.'),
             claim('dense', 'Never exactly 0 ({sparsity} zeros): every class keeps some probability.'),
-            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
         ),
         summary="Normalised exponential: a probability distribution along an axis.",
         formula="softmax(x)_i = exp(x_i) / sum_j exp(x_j)",
@@ -221,7 +221,7 @@ ACTIVATIONS = [
         ),
         disadvantages=(
             claim('not_zero_centred', 'Mean output {mean} on rows of 8 N(0, 1) inputs.'),
-            claim('cost', 'An exp per element; measured fwd+bwd cost: {cost}.'),
+            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
         ),
         summary="log(softmax(x)), computed without forming softmax.",
         formula="log_softmax(x)_i = x_i - log(sum_j exp(x_j))",
