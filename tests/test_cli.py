@@ -1,6 +1,7 @@
 """python -m tf_activations: commands run in-process via cli.main(argv); one subprocess smoke test."""
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -47,6 +48,9 @@ def test_info_teaches_with_numbers(capsys):
                  "x < -6.91 and x > 6.91", "measured (float64", "not measured (add --cost)"):
         assert text in out, text
     assert "not borne out" not in out
+    assert cli.main(["info", "relu", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert data["measured"]["dead"] == [["-inf", 0.0]] and data["measured"]["sparsity"] == pytest.approx(0.5)
 
 
 def test_info_cost_is_measured_only_on_request(capsys, monkeypatch):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import textwrap
@@ -155,6 +156,18 @@ def _format_teaching(info):
     return lines
 
 
+def _strict_json(value):
+    """Infinite interval ends as the strings "inf"/"-inf": json.dumps would write Infinity,
+    which strict JSON readers (jq, JavaScript's JSON.parse) reject."""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(v) for v in value]
+    return value
+
+
 def cmd_info(args):
     from tf_activations import _registry
 
@@ -166,7 +179,7 @@ def cmd_info(args):
         cost = properties.measure_cost([name])[name]
     info = _registry.info(name, measured=True, cost=cost)
     if args.json:
-        print(json.dumps(info, indent=2, default=str))
+        print(json.dumps(_strict_json(info), indent=2, default=str))
     else:
         print(_format_info(info))
     return 0

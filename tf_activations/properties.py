@@ -18,6 +18,7 @@ the catalog never imports it.
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -156,12 +157,20 @@ def _far(name):
     return y
 
 
-@functools.lru_cache(maxsize=None)
 def measure(name) -> dict:
-    """The measured properties of ``name`` at its defaults, as plain data (see the module doc)."""
+    """The measured properties of ``name`` at its defaults, as plain data (see the module doc).
+
+    Intervals are (low, high) pairs, +-inf where they reach the edge of the search
+    window; a fresh copy each call, so a caller may change it."""
     from tf_activations import _registry
 
-    name = _registry.canonical(name)
+    return copy.deepcopy(_measure(_registry.canonical(name)))
+
+
+@functools.lru_cache(maxsize=None)
+def _measure(name) -> dict:
+    from tf_activations import _registry
+
     elementwise = _registry.info(name)["elementwise"]
     x = _grid()
     y, dy = _evaluate(name, x)
@@ -183,7 +192,7 @@ def measure(name) -> dict:
     return {
         "name": name,
         "elementwise": elementwise,
-        "measured_on": "f(x)" if elementwise else _registry_line(name),
+        "measured_on": "f(x)" if elementwise else _line_label(name),
         "mean": mean,
         "var": var,
         "moments_from": "N(0, 1) integral" if elementwise else f"{ROWS} rows of {ROW_SIZE} N(0, 1) inputs",
@@ -210,7 +219,8 @@ def measure(name) -> dict:
     }
 
 
-def _registry_line(name):
+def _line_label(name):
+    """How a vector function is measured and drawn as a function of one x."""
     from tf_activations.plotting import VECTOR_DEPICTIONS
 
     return VECTOR_DEPICTIONS.get(name, f"{name}([x, 0])[0]")
