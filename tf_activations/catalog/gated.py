@@ -132,17 +132,6 @@ ACTIVATIONS = [
     Activation(
         name="swish",
         family="self-gated",
-        use_when='Deep convolutional networks (EfficientNet) wanting a smooth relu-like unit; beta can be learned.',
-        advantages=(
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-            claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
-        ),
         summary="Swish: x * sigmoid(beta * x); beta = 1 is SiLU, beta -> inf approaches ReLU.",
         formula="swish(x) = x * sigmoid(beta * x)",
         derivative_formula="s + beta * x * s * (1 - s), s = sigmoid(beta * x); d/d beta = x^2 * s * (1 - s)",
@@ -157,21 +146,21 @@ ACTIVATIONS = [
         keras_builtin=True,
         notes="Parameter name and default follow tf.nn.silu(features, beta=1.0). "
               "A per-channel beta gets a per-channel gradient (tf.nn.silu sums it to a scalar).",
+        use_when="Deep convolutional networks (EfficientNet) wanting a smooth relu-like unit; beta can be learned.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="silu",
         family="self-gated",
-        use_when='Modern CNNs and transformer feed-forward blocks (SwiGLU); swish with beta = 1.',
-        advantages=(
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-            claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
-        ),
         summary="Sigmoid-weighted linear unit, x * sigmoid(x) (swish with beta = 1).",
         formula="silu(x) = x * sigmoid(x)",
         derivative_formula="s * (1 + x * (1 - s)), s = sigmoid(x)",
@@ -182,21 +171,21 @@ ACTIVATIONS = [
         monotonic=False,
         bounded_below=True,
         keras_builtin=True,
+        use_when="Modern CNNs and transformer feed-forward blocks (SwiGLU); swish with beta = 1.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="mish",
         family="self-gated",
-        use_when='Object detectors (YOLOv4) and CNNs where its smooth, non-monotonic shape was reported to help.',
-        advantages=(
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-            claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('expensive', 'An exp, log or erf per element: fwd+bwd time {cost}.'),
-        ),
         summary="Mish: x * tanh(softplus(x)); smooth, non-monotonic, unbounded above.",
         formula="mish(x) = x * tanh(log(1 + exp(x)))",
         derivative_formula="tanh(sp) + x * sech^2(sp) * sigmoid(x), sp = softplus(x)",
@@ -208,20 +197,21 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         notes="tanh(softplus(x)) is computed as n / (n + 2), n = e^x (e^x + 2): one exp, no cancellation.",
+        use_when="Object detectors (YOLOv4) and CNNs where its smooth, non-monotonic shape was reported to help.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+        ),
     ),
     Activation(
         name="gelu",
         family="self-gated",
-        use_when='Transformer feed-forward layers (BERT, GPT); approximate=True for the tanh form.',
-        advantages=(
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('expensive', 'An exp, log or erf per element: fwd+bwd time {cost}.'),
-        ),
         summary="Gaussian error linear unit: x weighted by the standard normal CDF (exact, or the tanh approximation).",
         formula="gelu(x) = x * Phi(x) = x/2 * erfc(-x / sqrt(2)); approximate: x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
         derivative_formula="Phi(x) + x * phi(x) (exact)",
@@ -233,20 +223,20 @@ ACTIVATIONS = [
         monotonic=False,
         bounded_below=True,
         keras_builtin=True,
+        use_when="Transformer feed-forward layers (BERT, GPT); approximate=True for the tanh form.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+        ),
     ),
     Activation(
         name="hard_swish",
         family="hard",
-        use_when="Mobile networks (MobileNetV3) wanting swish's shape without exp.",
-        advantages=(
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-            claim('note', 'No exp: a clip and a product.'),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('kink', 'Kinked: {smoothness}.'),
-            claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
-        ),
         summary="Piecewise-polynomial swish from MobileNetV3: x * relu6(x + 3) / 6.",
         formula="hard_swish(x) = x * min(max(x + 3, 0), 6) / 6",
         derivative_formula="0 for x <= -3; (2x + 3) / 6 for -3 < x < 3; 1 for x >= 3",
@@ -261,20 +251,20 @@ ACTIVATIONS = [
         keras_builtin=True,
         aliases=("hard_silu",),
         kinks="hard_swish'(-3) = 0 and hard_swish'(3) = 1 (the outer pieces').",
+        use_when="Mobile networks (MobileNetV3) wanting swish's shape without exp.",
+        advantages=(
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            claim("note", "No exp: a clip and a product."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+        ),
     ),
     Activation(
         name="lisht",
         family="self-gated",
-        use_when='Experiments wanting an even, non-negative, unbounded unit.',
-        advantages=(
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('flat_at_zero', "Flat at the origin: f'(0) = {slope0}, so small inputs pass almost no gradient."),
-            claim('non_monotonic', 'Not monotonic: {monotonicity}.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-        ),
         summary="Linearly scaled hyperbolic tangent: x * tanh(x); even, non-negative.",
         formula="lisht(x) = x * tanh(x)",
         derivative_formula="tanh(x) + x * (1 - tanh(x)^2)",
@@ -284,19 +274,20 @@ ACTIVATIONS = [
         derivative=lambda x: m.tanh(x) + m.times(x, m.sech2(x)),
         monotonic=False,
         bounded_below=True,
+        use_when="Experiments wanting an even, non-negative, unbounded unit.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("flat_at_zero", "Flat at the origin: f'(0) = {slope0}, so small inputs pass almost no gradient."),
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
     ),
     Activation(
         name="snake",
         family="self-gated",
-        use_when='Modelling periodic signals (audio, time series), where relu and tanh extrapolate poorly.',
-        advantages=(
-            claim('monotonic', 'Monotonic: {monotonicity}.'),
-            claim('note', 'The frequency can be learned per channel.'),
-        ),
-        disadvantages=(
-            claim('flat_points', 'Its slope 1 + sin(2x) touches 0 periodically: at {flat_points}.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-        ),
         summary="Snake: x + sin^2(a x) / a, a periodic inductive bias with a learnable frequency a.",
         formula="snake(x) = x + sin(frequency * x)^2 / frequency",
         derivative_formula="1 + sin(2 * frequency * x)",
@@ -307,5 +298,14 @@ ACTIVATIONS = [
         param_derivatives={"frequency": _snake_frequency_derivative},
         params=(Param("frequency", 1.0, "Frequency a > 0: a number or a (broadcastable) tensor/Variable.",
                       low=0.0, low_inclusive=False, differentiable=True),),
+        use_when="Modelling periodic signals (audio, time series), where relu and tanh extrapolate poorly.",
+        advantages=(
+            claim("monotonic", "Monotonic: {monotonicity}."),
+            claim("note", "The frequency can be learned per channel."),
+        ),
+        disadvantages=(
+            claim("flat_points", "Its slope 1 + sin(2x) touches 0 periodically: at {flat_points}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
     ),
 ]

@@ -52,17 +52,6 @@ ACTIVATIONS = [
     Activation(
         name="relu",
         family="rectifier",
-        use_when='The default for hidden layers of deep feed-forward and convolutional networks.',
-        advantages=(
-            claim('cheap', 'Cheap, no exp or log: fwd+bwd time {cost}.'),
-            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('dead_region', "Dying units: f' = 0 for {dead} ({dead_mass} of N(0, 1) inputs); a unit whose inputs all land there never recovers."),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('kink', 'Kinked: {smoothness}.'),
-        ),
         summary="Rectified linear unit, with Keras 3's optional slope, cap and threshold.",
         formula="relu(x) = x for x > threshold, negative_slope * (x - threshold) otherwise, capped at max_value",
         derivative_formula="1 for threshold < x < max_value, negative_slope for x <= threshold, 0 for x >= max_value",
@@ -82,21 +71,21 @@ ACTIVATIONS = [
         keras_builtin=True,
         kinks="relu'(threshold) = negative_slope (0 by default); relu'(max_value) = 0.",
         notes="With the defaults this is tf.nn.relu (and with max_value=6, tf.nn.relu6).",
+        use_when="The default for hidden layers of deep feed-forward and convolutional networks.",
+        advantages=(
+            claim("cheap", "Cheap, no exp or log: fwd+bwd time {cost}."),
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "Dying units: f' = 0 for {dead} ({dead_mass} of N(0, 1) inputs); a unit whose inputs all land there never recovers."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="relu6",
         family="rectifier",
-        use_when='Mobile networks (MobileNet v1/v2) and low-precision inference, where a bounded range keeps fixed-point formats accurate.',
-        advantages=(
-            claim('bounded', 'Output in {range}: fits a fixed-point format.'),
-            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('kink', 'Kinked: {smoothness}.'),
-        ),
         summary="ReLU capped at 6, as in MobileNet; bounded output suits low precision.",
         formula="relu6(x) = min(max(x, 0), 6)",
         derivative_formula="1 for 0 < x < 6, else 0",
@@ -111,21 +100,21 @@ ACTIVATIONS = [
         bounded_above=True,
         keras_builtin=True,
         kinks="relu6'(0) = relu6'(6) = 0.",
+        use_when="Mobile networks (MobileNet v1/v2) and low-precision inference, where a bounded range keeps fixed-point formats accurate.",
+        advantages=(
+            claim("bounded", "Output in {range}: fits a fixed-point format."),
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="leaky_relu",
         family="rectifier",
-        use_when='A drop-in for relu when units die; common in GAN discriminators.',
-        advantages=(
-            claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-            claim('cheap', 'Cheap, no exp or log: fwd+bwd time {cost}.'),
-        ),
-        disadvantages=(
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('dense', 'No exact zeros ({sparsity}): the sparsity relu gives is lost.'),
-            claim('kink', 'Kinked: {smoothness}.'),
-        ),
         summary="ReLU that keeps a small slope for negative x, so units cannot die.",
         formula="leaky_relu(x) = x for x > 0, negative_slope * x otherwise",
         derivative_formula="1 for x > 0, negative_slope otherwise",
@@ -139,20 +128,21 @@ ACTIVATIONS = [
         smooth=False,
         keras_builtin=True,
         kinks="leaky_relu'(0) = negative_slope.",
+        use_when="A drop-in for relu when units die; common in GAN discriminators.",
+        advantages=(
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            claim("cheap", "Cheap, no exp or log: fwd+bwd time {cost}."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("dense", "No exact zeros ({sparsity}): the sparsity relu gives is lost."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="prelu",
         family="rectifier",
-        use_when='Deep convolutional networks where a learned negative slope per channel is worth a few parameters.',
-        advantages=(
-            claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim('note', 'The negative slope is learned (per channel with shared_axes) by the PReLU layer.'),
-        ),
-        disadvantages=(
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('kink', 'Kinked: {smoothness}.'),
-            claim('note', 'The extra parameters can overfit small datasets.'),
-        ),
         summary="Parametric ReLU: leaky ReLU whose negative slope alpha is learned.",
         formula="prelu(x) = x for x > 0, alpha * x otherwise",
         derivative_formula="1 for x > 0, alpha otherwise; d/d alpha = min(x, 0)",
@@ -167,21 +157,20 @@ ACTIVATIONS = [
         smooth=False,
         kinks="prelu'(0) = alpha.",
         notes="The layer tf_activations.layers.PReLU learns alpha (initialised to 0.25, as in the paper).",
+        use_when="Deep convolutional networks where a learned negative slope per channel is worth a few parameters.",
+        advantages=(
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("note", "The negative slope is learned (per channel with shared_axes) by the PReLU layer."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("kink", "Kinked: {smoothness}."),
+            claim("note", "The extra parameters can overfit small datasets."),
+        ),
     ),
     Activation(
         name="elu",
         family="rectifier",
-        use_when="Deep feed-forward networks where mean activations nearer zero than relu's speed up learning.",
-        advantages=(
-            claim('smooth', 'At the default alpha = 1 the derivative is continuous: {smoothness}.'),
-            claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('not_zero_centred', "Mean output {mean} for N(0, 1) input: nearer zero than relu's, but not zero."),
-            claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
-        ),
         summary="Exponential linear unit: smooth negative saturation at -alpha pushes mean activations toward 0.",
         formula="elu(x) = x for x > 0, alpha * (exp(x) - 1) otherwise",
         derivative_formula="1 for x > 0, alpha * exp(x) otherwise",
@@ -194,20 +183,21 @@ ACTIVATIONS = [
         kinks="none at the default alpha = 1; for other alpha, f' jumps from alpha to 1 at x = 0.",
         keras_builtin=True,
         notes="Default: Keras' elu (tf.nn.elu returns 0 for |x| < 1e-7: no expm1); exact mode uses expm1.",
+        use_when="Deep feed-forward networks where mean activations nearer zero than relu's speed up learning.",
+        advantages=(
+            claim("smooth", "At the default alpha = 1 the derivative is continuous: {smoothness}."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Mean output {mean} for N(0, 1) input: nearer zero than relu's, but not zero."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="selu",
         family="rectifier",
-        use_when='Deep fully-connected networks without batch normalisation, with lecun_normal weights and AlphaDropout.',
-        advantages=(
-            claim('self_normalising', 'Self-normalising: for N(0, 1) input the output has mean {mean} and variance {var}, so both survive layer after layer.'),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('kink', 'Kinked: {smoothness}.'),
-            claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('note', 'The fixed point needs lecun_normal weights and standardised inputs; batch norm or ordinary dropout break it.'),
-        ),
         summary="Scaled ELU with the constants that make activations self-normalising (mean 0, variance 1).",
         formula="selu(x) = scale * x for x > 0, scale * alpha * (exp(x) - 1) otherwise; alpha = 1.67326..., scale = 1.05070...",
         derivative_formula="scale for x > 0, scale * alpha * exp(x) otherwise",
@@ -219,21 +209,20 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         notes="Use with lecun_normal initialisation and AlphaDropout. Default: Keras' selu (tf.nn.selu returns 0 for |x| < 1e-7); exact mode uses expm1.",
+        use_when="Deep fully-connected networks without batch normalisation, with lecun_normal weights and AlphaDropout.",
+        advantages=(
+            claim("self_normalising", "Self-normalising: for N(0, 1) input the output has mean {mean} and variance {var}, so both survive layer after layer."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("kink", "Kinked: {smoothness}."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("note", "The fixed point needs lecun_normal weights and standardised inputs; batch norm or ordinary dropout break it."),
+        ),
     ),
     Activation(
         name="celu",
         family="rectifier",
-        use_when='Where an elu with alpha other than 1 should keep a continuous derivative.',
-        advantages=(
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-            claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
-        ),
         summary="Continuously differentiable ELU: the negative part is scaled so f'(0) = 1 for every alpha.",
         formula="celu(x) = max(0, x) + min(0, alpha * (exp(x / alpha) - 1))",
         derivative_formula="1 for x > 0, exp(x / alpha) otherwise",
@@ -244,21 +233,21 @@ ACTIVATIONS = [
         params=(Param("alpha", 1.0, "Negative saturation level and scale.", low=0.0, low_inclusive=False),),
         bounded_below=True,
         keras_builtin=True,
+        use_when="Where an elu with alpha other than 1 should keep a continuous derivative.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="softplus",
         family="rectifier",
-        use_when='Outputs that must be positive (variances, rates, scales) and smooth relu replacements.',
-        advantages=(
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-            claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim('bounded_below', 'Always positive: output in {range}.'),
-        ),
-        disadvantages=(
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('expensive', 'An exp, log or erf per element: fwd+bwd time {cost}.'),
-        ),
         summary="Smooth ReLU: log(1 + exp(x)); its derivative is the sigmoid.",
         formula="softplus(x) = log(1 + exp(x))",
         derivative_formula="sigmoid(x)",
@@ -269,20 +258,21 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         notes="Default: Keras' softplus (up to 6.9 ulp off in float32); exact mode: max(x, 0) + log1p(exp(-|x|)).",
+        use_when="Outputs that must be positive (variances, rates, scales) and smooth relu replacements.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("bounded_below", "Always positive: output in {range}."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+        ),
     ),
     Activation(
         name="squareplus",
         family="rectifier",
-        use_when='A softplus substitute where exp and log are slow or unavailable.',
-        advantages=(
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-            claim('bounded_below', 'Always positive: output in {range}.'),
-            claim('note', 'No exp or log: a square root and arithmetic only.'),
-        ),
-        disadvantages=(
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('dense', 'No exact zeros ({sparsity}).'),
-        ),
         summary="Algebraic softplus: (x + sqrt(x^2 + b)) / 2, no exp or log.",
         formula="squareplus(x) = (x + sqrt(x^2 + b)) / 2",
         derivative_formula="(1 + x / sqrt(x^2 + b)) / 2",
@@ -293,20 +283,20 @@ ACTIVATIONS = [
         params=(Param("b", 4.0, "Curvature near 0 (b = 0 gives relu).", low=0.0),),
         bounded_below=True,
         keras_builtin=True,
+        use_when="A softplus substitute where exp and log are slow or unavailable.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("bounded_below", "Always positive: output in {range}."),
+            claim("note", "No exp or log: a square root and arithmetic only."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("dense", "No exact zeros ({sparsity})."),
+        ),
     ),
     Activation(
         name="sparse_plus",
         family="rectifier",
-        use_when='A softplus-like curve that is exactly 0 for inputs below -1.',
-        advantages=(
-            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
-            claim('smooth', 'Continuously differentiable: {smoothness}.'),
-            claim('unsaturated_above', "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-        ),
         summary="Piecewise-quadratic softplus that is exactly 0 below -1 and exactly x above 1 (Keras 3).",
         formula="sparse_plus(x) = 0 for x <= -1; (x + 1)^2 / 4 for -1 < x < 1; x for x >= 1",
         derivative_formula="0 for x <= -1; (x + 1) / 2 for -1 < x < 1; 1 for x >= 1",
@@ -318,20 +308,20 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         notes="Continuously differentiable (C1), not C2.",
+        use_when="A softplus-like curve that is exactly 0 for inputs below -1.",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("smooth", "Continuously differentiable: {smoothness}."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
     ),
     Activation(
         name="threshold",
         family="rectifier",
-        use_when='Replacing values at or below a cut-off by a constant (torch.nn.Threshold); with the defaults it is relu.',
-        advantages=(
-            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('kink', 'Kinked: {smoothness}.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-        ),
         summary="x where x > threshold, a constant elsewhere (Keras 3 threshold).",
         formula="threshold(x) = x for x > threshold, default_value otherwise",
         derivative_formula="1 for x > threshold, else 0",
@@ -348,19 +338,20 @@ ACTIVATIONS = [
         keras_builtin=True,
         kinks="threshold'(threshold) = 0.",
         notes="Monotonic while default_value <= threshold (as with the defaults).",
+        use_when="Replacing values at or below a cut-off by a constant (torch.nn.Threshold); with the defaults it is relu.",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
     ),
     Activation(
         name="clip",
         family="hard",
-        use_when='Bounding values to a fixed interval; the defaults give hard_tanh.',
-        advantages=(
-            claim('bounded', 'Output in {range}.'),
-            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('kink', 'Kinked: {smoothness}.'),
-        ),
         summary="Clipped identity: x limited to [min_value, max_value].",
         formula="clip(x) = min(max(x, min_value), max_value)",
         derivative_formula="1 for min_value < x < max_value, else 0",
@@ -376,20 +367,19 @@ ACTIVATIONS = [
         zero_centered=True,
         kinks="the derivative is 0 at both bounds.",
         notes="With the defaults it equals hard_tanh (zero-centred only for symmetric bounds).",
+        use_when="Bounding values to a fixed interval; the defaults give hard_tanh.",
+        advantages=(
+            claim("bounded", "Output in {range}."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="exponential",
         family="rectifier",
-        use_when='Positive outputs with a multiplicative scale (Poisson rates, log-parameterised scales), not hidden layers.',
-        advantages=(
-            claim('bounded_below', 'Always positive: output in {range}.'),
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-        ),
-        disadvantages=(
-            claim('steep', "Exploding gradients: f' reaches {max_slope} at x = {max_slope_at}."),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-        ),
         summary="exp(x): positive, unbounded; overflows to inf above log(dtype max).",
         formula="exponential(x) = exp(x)",
         derivative_formula="exp(x)",
@@ -402,19 +392,20 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         notes="The only activation whose output leaves the finite range for finite input: exp(x) > dtype max is inf.",
+        use_when="Positive outputs with a multiplicative scale (Poisson rates, log-parameterised scales), not hidden layers.",
+        advantages=(
+            claim("bounded_below", "Always positive: output in {range}."),
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+        ),
+        disadvantages=(
+            claim("steep", "Exploding gradients: f' reaches {max_slope} at x = {max_slope_at}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+        ),
     ),
     Activation(
         name="linear",
         family="rectifier",
-        use_when='Regression outputs, and layers meant to stay linear (logits handed to a loss that applies softmax itself).',
-        advantages=(
-            claim('unit_slope', "f' = {slope0} everywhere: gradients pass unchanged."),
-            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
-            claim('cheap', 'Cheap, no exp or log: fwd+bwd time {cost}.'),
-        ),
-        disadvantages=(
-            claim('note', 'Adds no non-linearity: a stack of linear layers is one linear layer.'),
-        ),
         summary="The identity, as Keras uses for 'no activation'.",
         formula="linear(x) = x",
         derivative_formula="1",
@@ -426,6 +417,15 @@ ACTIVATIONS = [
         float64_forward=False,
         zero_centered=True,
         keras_builtin=True,
+        use_when="Regression outputs, and layers meant to stay linear (logits handed to a loss that applies softmax itself).",
+        advantages=(
+            claim("unit_slope", "f' = {slope0} everywhere: gradients pass unchanged."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            claim("cheap", "Cheap, no exp or log: fwd+bwd time {cost}."),
+        ),
+        disadvantages=(
+            claim("note", "Adds no non-linearity: a stack of linear layers is one linear layer."),
+        ),
     ),
 ]
 
@@ -480,16 +480,6 @@ ACTIVATIONS.append(
     Activation(
         name="rrelu",
         family="rectifier",
-        use_when='Small datasets, where a random negative slope in training acts as a regulariser.',
-        advantages=(
-            claim('no_dead_region', "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim('note', 'Random slopes in training add noise, a mild regulariser.'),
-        ),
-        disadvantages=(
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('kink', 'Kinked: {smoothness}.'),
-            claim('note', 'Training and inference compute different functions (the training flag decides).'),
-        ),
         summary="Randomized leaky ReLU: a random negative slope in training, their mean at inference.",
         formula="rrelu(x) = x for x > 0, a * x otherwise; a ~ U(lower, upper) in training, (lower + upper) / 2 at inference",
         derivative_formula="1 for x > 0, a otherwise",
@@ -509,5 +499,15 @@ ACTIVATIONS.append(
         smooth=False,
         kinks="rrelu'(0) = the negative slope.",
         notes="The layer tf_activations.layers.RReLU follows Keras' training flag.",
+        use_when="Small datasets, where a random negative slope in training acts as a regulariser.",
+        advantages=(
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("note", "Random slopes in training add noise, a mild regulariser."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("kink", "Kinked: {smoothness}."),
+            claim("note", "Training and inference compute different functions (the training flag decides)."),
+        ),
     )
 )

@@ -9,17 +9,6 @@ ACTIVATIONS = [
     Activation(
         name="sigmoid",
         family="saturating",
-        use_when='The output unit of a binary or multi-label classifier, read as a probability, and the gates of LSTM/GRU cells; rarely a hidden layer now.',
-        advantages=(
-            claim('unit_interval', 'Output in {range}: reads directly as a probability.'),
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-        ),
-        disadvantages=(
-            claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('gentle_slope', 'Slope at most {max_slope}: each sigmoid layer scales the backpropagated gradient down by that factor or more.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
-        ),
         summary="Logistic sigmoid: squashes to (0, 1); saturates, not zero-centred.",
         formula="sigmoid(x) = 1 / (1 + exp(-x))",
         derivative_formula="sigmoid(x) * (1 - sigmoid(x))",
@@ -31,20 +20,21 @@ ACTIVATIONS = [
         bounded_above=True,
         keras_builtin=True,
         notes="Default: Keras' sigmoid (tf.nn.sigmoid, up to 6.3 ulp off in float32); exact mode: 0.5 ulp.",
+        use_when="The output unit of a binary or multi-label classifier, read as a probability, and the gates of LSTM/GRU cells; rarely a hidden layer now.",
+        advantages=(
+            claim("unit_interval", "Output in {range}: reads directly as a probability."),
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+        ),
+        disadvantages=(
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("gentle_slope", "Slope at most {max_slope}: each sigmoid layer scales the backpropagated gradient down by that factor or more."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="tanh",
         family="saturating",
-        use_when='Hidden layers of small and recurrent networks (the LSTM/GRU candidate state) and outputs bounded to (-1, 1).',
-        advantages=(
-            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
-            claim('unit_slope', 'Slope {slope0} at 0, steeper than sigmoid: gradients shrink less near the origin.'),
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-        ),
-        disadvantages=(
-            claim('saturates', "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
-        ),
         summary="Hyperbolic tangent: squashes to (-1, 1), zero-centred; saturates.",
         formula="tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x))",
         derivative_formula="1 - tanh(x)^2",
@@ -57,21 +47,20 @@ ACTIVATIONS = [
         zero_centered=True,
         keras_builtin=True,
         notes="Default: Keras' tanh (tf.nn.tanh, up to 5.8 ulp off in float32); exact mode: 0.5 ulp.",
+        use_when="Hidden layers of small and recurrent networks (the LSTM/GRU candidate state) and outputs bounded to (-1, 1).",
+        advantages=(
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            claim("unit_slope", "Slope {slope0} at 0, steeper than sigmoid: gradients shrink less near the origin."),
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+        ),
+        disadvantages=(
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="hard_sigmoid",
         family="hard",
-        use_when="Mobile and quantised models (MobileNetV3's gates) where exp is slow or unavailable.",
-        advantages=(
-            claim('unit_interval', 'Output in {range}, like sigmoid.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('gentle_slope', 'Slope at most {max_slope}.'),
-            claim('kink', 'Kinked: {smoothness}.'),
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-        ),
         summary="Piecewise-linear sigmoid (Keras 3 / MobileNetV3 form): relu6(x + 3) / 6.",
         formula="hard_sigmoid(x) = min(max(x + 3, 0), 6) / 6",
         derivative_formula="1/6 for -3 < x < 3, else 0",
@@ -85,20 +74,21 @@ ACTIVATIONS = [
         bounded_above=True,
         keras_builtin=True,
         kinks="at x = -3 and x = 3 the derivative is 0 (the flat piece's).",
+        use_when="Mobile and quantised models (MobileNetV3's gates) where exp is slow or unavailable.",
+        advantages=(
+            claim("unit_interval", "Output in {range}, like sigmoid."),
+            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("gentle_slope", "Slope at most {max_slope}."),
+            claim("kink", "Kinked: {smoothness}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
     ),
     Activation(
         name="hard_tanh",
         family="hard",
-        use_when='A cheap tanh for embedded models, or outputs clipped to [-1, 1].',
-        advantages=(
-            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
-            claim('unit_slope', 'Slope {slope0} inside the band: gradients pass unchanged there.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('kink', 'Kinked: {smoothness}.'),
-        ),
         summary="Piecewise-linear tanh: the identity clipped to [-1, 1].",
         formula="hard_tanh(x) = min(max(x, -1), 1)",
         derivative_formula="1 for -1 < x < 1, else 0",
@@ -113,20 +103,20 @@ ACTIVATIONS = [
         zero_centered=True,
         keras_builtin=True,
         kinks="at x = -1 and x = 1 the derivative is 0 (the flat piece's).",
+        use_when="A cheap tanh for embedded models, or outputs clipped to [-1, 1].",
+        advantages=(
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            claim("unit_slope", "Slope {slope0} inside the band: gradients pass unchanged there."),
+            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="softsign",
         family="saturating",
-        use_when='A tanh substitute whose tails flatten polynomially, not exponentially.',
-        advantages=(
-            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
-            claim('saturates', "Saturates only far out: |f'| < 1e-3 for {saturation}."),
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-        ),
-        disadvantages=(
-            claim('bounded', 'Output confined to {range}, so large inputs are indistinguishable.'),
-            claim('note', 'Few published baselines use it, so there is little to compare against.'),
-        ),
         summary="x / (1 + |x|): like tanh but with polynomial, slower saturation.",
         formula="softsign(x) = x / (1 + |x|)",
         derivative_formula="1 / (1 + |x|)^2",
@@ -140,20 +130,20 @@ ACTIVATIONS = [
         zero_centered=True,
         keras_builtin=True,
         notes="Default: Keras' softsign (tf.nn.softsign: NaN at +-inf, no second derivative); exact mode: 1 at inf.",
+        use_when="A tanh substitute whose tails flatten polynomially, not exponentially.",
+        advantages=(
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            claim("saturates", "Saturates only far out: |f'| < 1e-3 for {saturation}."),
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+        ),
+        disadvantages=(
+            claim("bounded", "Output confined to {range}, so large inputs are indistinguishable."),
+            claim("note", "Few published baselines use it, so there is little to compare against."),
+        ),
     ),
     Activation(
         name="log_sigmoid",
         family="saturating",
-        use_when='Log-probabilities of a Bernoulli logit (losses, likelihoods), computed stably; not a hidden activation.',
-        advantages=(
-            claim('bounded_above', 'Never positive: output in {range}, a valid log-probability.'),
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-        ),
-        disadvantages=(
-            claim('not_zero_centred', "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim('saturates', 'Gradient vanishes for {saturation}, where the log-probability is already near 0.'),
-            claim('expensive', 'An exp, log or erf per element: fwd+bwd time {cost}.'),
-        ),
         summary="log(sigmoid(x)) = -softplus(-x), stable for every x.",
         formula="log_sigmoid(x) = -log(1 + exp(-x))",
         derivative_formula="sigmoid(-x)",
@@ -163,20 +153,20 @@ ACTIVATIONS = [
         derivative=lambda x: m.sigmoid(-x),
         bounded_above=True,
         keras_builtin=True,
+        use_when="Log-probabilities of a Bernoulli logit (losses, likelihoods), computed stably; not a hidden activation.",
+        advantages=(
+            claim("bounded_above", "Never positive: output in {range}, a valid log-probability."),
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("saturates", "Gradient vanishes for {saturation}, where the log-probability is already near 0."),
+            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+        ),
     ),
     Activation(
         name="sparse_sigmoid",
         family="hard",
-        use_when='Outputs or gates that should be exactly 0 or 1 for clear-cut inputs (Fenchel-Young losses).',
-        advantages=(
-            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
-            claim('unit_interval', 'Output in {range}.'),
-            claim('cost', 'No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}.'),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('kink', 'Kinked: {smoothness}.'),
-        ),
         summary="Piecewise-linear sigmoid reaching exactly 0 and 1 (Keras 3).",
         formula="sparse_sigmoid(x) = 0 for x <= -1; (x + 1) / 2 for -1 < x < 1; 1 for x >= 1",
         derivative_formula="1/2 for -1 < x < 1, else 0",
@@ -190,5 +180,15 @@ ACTIVATIONS = [
         bounded_above=True,
         keras_builtin=True,
         kinks="at x = -1 and x = 1 the derivative is 0 (the flat piece's).",
+        use_when="Outputs or gates that should be exactly 0 or 1 for clear-cut inputs (Fenchel-Young losses).",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("unit_interval", "Output in {range}."),
+            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
 ]

@@ -33,15 +33,6 @@ ACTIVATIONS = [
     Activation(
         name="hard_shrink",
         family="shrink",
-        use_when='Sparse coding and denoising: zeroes small coefficients, keeps large ones untouched.',
-        advantages=(
-            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
-            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('kink', 'Kinked: {smoothness}.'),
-        ),
         summary="Zero inside [-threshold, threshold], identity outside.",
         formula="hard_shrink(x) = x for |x| > threshold, 0 otherwise",
         derivative_formula="1 for |x| > threshold, else 0",
@@ -56,19 +47,19 @@ ACTIVATIONS = [
         zero_centered=True,
         keras_builtin=True,
         kinks="the derivative is 0 at |x| = threshold.",
+        use_when="Sparse coding and denoising: zeroes small coefficients, keeps large ones untouched.",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="soft_shrink",
         family="shrink",
-        use_when='Lasso-style soft thresholding (ISTA, sparse autoencoders).',
-        advantages=(
-            claim('sparse', 'Sparse: {sparsity} of N(0, 1) inputs give exactly 0.'),
-            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
-        ),
-        disadvantages=(
-            claim('dead_region', 'No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning.'),
-            claim('kink', 'Kinked: {smoothness}.'),
-        ),
         summary="Soft thresholding: shifts x toward 0 by threshold, zero inside the band.",
         formula="soft_shrink(x) = x - threshold for x > threshold; x + threshold for x < -threshold; 0 otherwise",
         derivative_formula="1 for |x| > threshold, else 0",
@@ -82,19 +73,19 @@ ACTIVATIONS = [
         zero_centered=True,
         keras_builtin=True,
         kinks="the derivative is 0 at |x| = threshold.",
+        use_when="Lasso-style soft thresholding (ISTA, sparse autoencoders).",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="tanh_shrink",
         family="shrink",
-        use_when='A smooth shrinkage that nearly ignores small inputs; rarely a hidden activation.',
-        advantages=(
-            claim('smooth', 'Smooth: {smoothness}, so no kink upsets gradient-based optimisers.'),
-            claim('zero_centred', 'Zero-centred: mean output {mean} for N(0, 1) input.'),
-        ),
-        disadvantages=(
-            claim('flat_at_zero', "Flat at the origin: f'(0) = {slope0}; |f'| < 1e-3 around {flat_points}."),
-            claim('cost', 'An exp per element; fwd+bwd time: {cost}.'),
-        ),
         summary="x - tanh(x): near-cubic around 0, linear in the tails.",
         formula="tanh_shrink(x) = x - tanh(x)",
         derivative_formula="tanh(x)^2",
@@ -105,5 +96,14 @@ ACTIVATIONS = [
         zero_centered=True,
         keras_builtin=True,
         notes="Uses the Taylor series below |x| = 0.1, where x - tanh(x) would cancel.",
+        use_when="A smooth shrinkage that nearly ignores small inputs; rarely a hidden activation.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+        ),
+        disadvantages=(
+            claim("flat_at_zero", "Flat at the origin: f'(0) = {slope0}; |f'| < 1e-3 around {flat_points}."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
 ]
