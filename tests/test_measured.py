@@ -114,18 +114,27 @@ def test_swish_minimum():
 
 # ---- the declared flags, checked numerically ------------------------------------------------
 
+def _wrong_flags(declared, p):
+    """The declared flags the measurement contradicts."""
+    measured = {"monotonic": p["monotonic"], "smooth": not p["jumps"], "bounded_below": p["bounded_below"],
+                "bounded_above": p["bounded_above"],
+                "zero_centered": p["odd"] and abs(p["mean"]) < 1e-9}  # odd, so the mean is 0 too
+    return {k: (declared[k], v) for k, v in measured.items() if declared[k] != v}
+
+
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_declared_flags_match_the_measurement(name):
     """A wrong flag in a declaration fails here (elu, sparse_plus and threshold had one)."""
-    declared = tf_activations.info(name)["properties"]
-    p = properties.measure(name)
-    assert declared["monotonic"] == p["monotonic"], f"{name}: monotonic"
-    assert declared["smooth"] == (not p["jumps"]), f"{name}: smooth (f' jumps: {p['jumps']})"
-    assert declared["bounded_below"] == p["bounded_below"], f"{name}: bounded below"
-    assert declared["bounded_above"] == p["bounded_above"], f"{name}: bounded above"
-    assert declared["zero_centered"] == p["odd"], f"{name}: zero centred (odd)"
-    if declared["zero_centered"]:
-        assert abs(p["mean"]) < 1e-9
+    wrong = _wrong_flags(tf_activations.info(name)["properties"], properties.measure(name))
+    assert not wrong, f"{name}: declared vs measured {wrong} (jumps: {properties.measure(name)['jumps']})"
+
+
+@pytest.mark.parametrize("name, flag", [("elu", "smooth"), ("threshold", "bounded_below"), ("mish", "monotonic"),
+                                        ("relu", "smooth"), ("tanh", "zero_centered"), ("sigmoid", "bounded_above")])
+def test_a_wrong_flag_would_be_caught(name, flag):
+    declared = dict(tf_activations.info(name)["properties"])
+    declared[flag] = not declared[flag]
+    assert set(_wrong_flags(declared, properties.measure(name))) == {flag}
 
 
 # ---- advantages and disadvantages -----------------------------------------------------------
