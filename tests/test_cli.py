@@ -1,6 +1,7 @@
 """python -m tf_activations: commands run in-process via cli.main(argv); one subprocess smoke test."""
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -38,6 +39,29 @@ def test_info(capsys):
     assert cli.main(["info", "hard_silu"]) == 0  # aliases work
     assert cli.main(["info", "mish", "--json"]) == 0
     assert '"family": "self-gated"' in capsys.readouterr().out
+
+
+def test_info_teaches_with_numbers(capsys):
+    assert cli.main(["info", "sigmoid"]) == 0
+    out = capsys.readouterr().out
+    for text in ("when to use", "advantages", "disadvantages", "mean output 0.5 for N(0, 1) input",
+                 "x < -6.91 and x > 6.91", "measured (float64", "not measured (add --cost)"):
+        assert text in out, text
+    assert "not borne out" not in out
+    assert cli.main(["info", "relu", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out, parse_constant=lambda c: pytest.fail(f"not strict JSON: {c}"))
+    assert data["measured"]["dead"] == [["-inf", 0.0]] and data["measured"]["sparsity"] == pytest.approx(0.5)
+
+
+def test_info_cost_is_measured_only_on_request(capsys, monkeypatch):
+    from tf_activations import properties
+
+    calls = []
+    monkeypatch.setattr(properties, "measure_cost", lambda names: calls.append(names) or {n: 3.0 for n in names})
+    assert cli.main(["info", "mish"]) == 0 and not calls
+    assert cli.main(["info", "mish", "--cost"]) == 0 and calls == [["mish"]]
+    assert "fwd+bwd time 3x relu's" in capsys.readouterr().out
+    assert cli.main(["info", "mishh", "--cost"]) == 2 and calls == [["mish"]]  # the name is checked first
 
 
 def test_unknown_name_prints_the_registry_error_and_exits_2(capsys):
@@ -145,7 +169,7 @@ def test_names_are_passed_the_same_way_everywhere(tmp_path, capsys, monkeypatch)
     from tf_activations import compare, plotting
 
     monkeypatch.setattr(plotting, "plot", fake_plot)
-    def fake_gallery(out, names=None):
+    def fake_gallery(out, names=None, **kwargs):
         os.makedirs(out, exist_ok=True)
         seen["gallery"] = names
         return os.path.join(out, "index.html")

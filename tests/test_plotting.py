@@ -100,8 +100,10 @@ def test_gallery_writes_pictures_and_table(tmp_path):
     index = plotting.render_gallery(str(tmp_path), names=["relu", "softmax", "mish"])
     assert sorted(p.name for p in tmp_path.glob("*.png")) == ["mish.png", "relu.png", "softmax.png"]
     page = open(index, encoding="utf-8").read()
-    for text in ("<table", 'src="mish.png"', "Misra", "softmax([x, 0])[0]", "monotonic: no"):
+    for text in ("<table", 'src="mish.png"', 'href="mish.html"', "monotonic"):
         assert text in page
+    assert "Misra" in (tmp_path / "mish.html").read_text(encoding="utf-8")
+    assert "softmax([x, 0])[0]" in (tmp_path / "softmax.html").read_text(encoding="utf-8")
     grid = plotting.plot_grid(["relu", "glu"], ncols=2)
     assert len([a for a in grid.axes if a.get_visible()]) == 2
 

@@ -18,3 +18,14 @@ def test_readme_has_examples():
 def test_readme_example_runs(code, tmp_path):
     # In a scratch folder: examples save files (model.h5) as a user would, relative to where they are.
     run_python(f"import os; os.chdir({str(tmp_path)!r})\n" + code)
+
+
+def test_readme_info_output_is_what_info_prints(capsys):
+    """The `info sigmoid` excerpt in the README is the command's output, line for line."""
+    from tf_activations import cli
+
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"`info sigmoid` ends with\):\n\n```text\n(.*?)```", text, re.S).group(1)
+    assert cli.main(["info", "sigmoid"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip("\n").endswith(block.rstrip("\n")), "README's info sigmoid excerpt is out of date"

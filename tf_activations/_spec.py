@@ -104,6 +104,29 @@ class Param:
 
 
 @dataclasses.dataclass(frozen=True)
+class Claim:
+    """One advantage or disadvantage, in a form a test can check.
+
+    ``kind`` names the measured property that backs the claim (see
+    ``tf_activations.properties.CLAIM_KINDS``: "saturates", "not_zero_centred",
+    "dead_region", ...); ``text`` cites that number through ``{placeholders}``
+    filled from the measurement, so the sentence cannot drift from the
+    function. Kind "note" is for what no number can show (a learned slope, a
+    paper's recommendation) and takes no placeholder.
+    """
+
+    kind: str
+    text: str
+
+    def as_dict(self) -> dict:
+        return {"kind": self.kind, "text": self.text}
+
+
+def claim(kind: str, text: str) -> Claim:
+    return Claim(kind, text)
+
+
+@dataclasses.dataclass(frozen=True)
 class Activation:
     """One activation function, declared once.
 
@@ -116,6 +139,12 @@ class Activation:
     must be as accurate as the composite, since it runs in exact mode too.
     ``keras_builtin`` names run Keras' own function outside exact mode unless
     ``keras_is_default`` is False.
+    ``smooth`` means continuously differentiable at the default parameters (f'
+    has no jump; a jump in f'' is allowed: celu, softsign, sparse_plus).
+    ``monotonic`` means non-decreasing; ``bounded_*`` and ``smooth`` are at the
+    default parameters. All four are checked numerically (tests/test_measured.py).
+    ``use_when``, ``advantages`` and ``disadvantages`` (tuples of :class:`Claim`)
+    are the teaching text; their numbers come from the measurement, never from here.
     ``zero_centered`` means symmetric outputs (an odd function, like tanh),
     not merely outputs of both signs. ``axis_op`` marks functions of a whole axis (softmax, glu, ...), whose
     ``forward`` and ``vjp`` take the axis; ``derivative`` of those is the
@@ -150,6 +179,9 @@ class Activation:
     aliases: tuple = ()
     kinks: str = ""
     notes: str = ""
+    use_when: str = ""
+    advantages: tuple = ()
+    disadvantages: tuple = ()
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -189,4 +221,7 @@ class Activation:
             "keras_builtin": self.keras_builtin,
             "default_is_keras": self.keras_builtin and self.keras_is_default,
             "notes": self.notes,
+            "use_when": self.use_when,
+            "advantages": [c.as_dict() for c in self.advantages],
+            "disadvantages": [c.as_dict() for c in self.disadvantages],
         }

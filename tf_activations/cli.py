@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import textwrap
@@ -121,15 +122,64 @@ def _format_info(info):
     if info.get("notes"):
         lines.append("")
         field("notes", info["notes"])
+    if "measured" in info:
+        lines.extend(_format_teaching(info))
     return "\n".join(lines)
+
+
+def _bullets(mark, items):
+    out = []
+    for item in items:
+        wrapped = textwrap.wrap(item["text"], 84) or [""]
+        out.append(f"    {mark} {wrapped[0]}")
+        out.extend(f"      {w}" for w in wrapped[1:])
+    return out
+
+
+def _format_teaching(info):
+    """When to use, advantages and disadvantages with their numbers, then the numbers."""
+    from tf_activations import properties
+
+    lines = [""]
+    if info["use_when"]:
+        wrapped = textwrap.wrap(info["use_when"], 84)
+        lines += ["  when to use", *(f"    {w}" for w in wrapped)]
+    if info["advantages"]:
+        lines += ["  advantages", *_bullets("+", info["advantages"])]
+    if info["disadvantages"]:
+        lines += ["  disadvantages", *_bullets("-", info["disadvantages"])]
+    lines += ["", "  measured (float64, default parameters; tf_activations.properties)"]
+    for label, value in properties.summary_lines(info["measured"], info["measured"]["cost_vs_relu"]):
+        wrapped = textwrap.wrap(value, 76) or [""]
+        lines.append(f"    {label:<12}{wrapped[0]}")
+        lines.extend(f"    {'':<12}{w}" for w in wrapped[1:])
+    return lines
+
+
+def _strict_json(value):
+    """Infinite interval ends as the strings "inf"/"-inf": json.dumps would write Infinity,
+    which strict JSON readers (jq, JavaScript's JSON.parse) reject."""
+    if isinstance(value, float) and math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    if isinstance(value, dict):
+        return {k: _strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict_json(v) for v in value]
+    return value
 
 
 def cmd_info(args):
     from tf_activations import _registry
 
-    info = _registry.info(args.name)
+    name = _registry.canonical(args.name)  # an unknown name fails before any measuring
+    cost = None
+    if args.cost:
+        from tf_activations import properties
+
+        cost = properties.measure_cost([name])[name]
+    info = _registry.info(name, measured=True, cost=cost)
     if args.json:
-        print(json.dumps(info, indent=2, default=str))
+        print(json.dumps(_strict_json(info), indent=2, default=str))
     else:
         print(_format_info(info))
     return 0
@@ -162,9 +212,9 @@ def cmd_gallery(args):
     _check_out_folder(args.out)
     plotting._matplotlib()  # before the folder is made: a missing extra leaves nothing behind
     t0 = time.perf_counter()
-    index = plotting.render_gallery(args.out, names=names)
+    index = plotting.render_gallery(args.out, names=names, cost=args.cost)
     n = len([f for f in os.listdir(args.out) if f.endswith(".png")])
-    print(f"{index}  ({n} pictures, {time.perf_counter() - t0:.1f}s)")
+    print(f"{index}  ({n} pages and pictures, {time.perf_counter() - t0:.1f}s)")
     return 0
 
 
@@ -226,9 +276,16 @@ def make_parser():
     p.add_argument("--full", action="store_true", help="do not shorten long formulas")
     p.set_defaults(func=cmd_list)
 
-    p = sub.add_parser("info", help="formula, derivative, range, parameters and paper of NAME")
+    p = sub.add_parser(
+        "info", help="formula, parameters, paper, when to use, advantages and disadvantages of NAME, with numbers",
+        description="Formula, derivative, parameters and paper of NAME; when to use it; its advantages and "
+                    "disadvantages, each citing a number measured from the declaration (float64, default "
+                    "parameters): saturation and dead regions, mean and variance for N(0, 1) input, slopes, "
+                    "sparsity, range, monotonicity, smoothness.")
     p.add_argument("name", metavar="NAME", help="an activation name or alias (see `list`)")
-    p.add_argument("--json", action="store_true", help="print info() as JSON")
+    p.add_argument("--json", action="store_true", help="print info(NAME, measured=True) as JSON")
+    p.add_argument("--cost", action="store_true",
+                   help="also time fwd+bwd against relu on this machine (a few seconds)")
     p.set_defaults(func=cmd_info)
 
     p = sub.add_parser("plot", help="draw activations and their derivatives into a PNG")
@@ -242,9 +299,17 @@ def make_parser():
     p.add_argument("--dpi", type=int, default=100, help="resolution of the PNG (default: %(default)s)")
     p.set_defaults(func=cmd_plot)
 
-    p = sub.add_parser("gallery", help="a PNG per activation and an index.html table")
+    p = sub.add_parser(
+        "gallery", help="a reference page and a PNG per activation, and an index.html comparison table",
+        description="Writes, for every activation, NAME.png (f and f', saturated and dead regions shaded) and "
+                    "NAME.html (formula, derivative, parameters, when to use, advantages and disadvantages with "
+                    "their numbers, measured properties, accuracy, speed, paper), and index.html, a sortable "
+                    "table of them all. Static files: open index.html in any browser, offline.")
     p.add_argument("--out", default="gallery", help="the folder to write, created if missing (default: gallery)")
     _names_option(p, "only these, comma- or space-separated (default: every activation)")
+    p.add_argument("--cost", action="store_true",
+                   help="time fwd+bwd of each against relu on this machine first (seconds per activation) and "
+                        "keep it in OUT/cost.json; without it the speed shown is that file's, or 'not measured'")
     p.set_defaults(func=cmd_gallery)
 
     d = compare.DEFAULTS

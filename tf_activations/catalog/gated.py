@@ -4,7 +4,7 @@ import math
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param
+from tf_activations._spec import Activation, Param, claim
 from tf_activations.catalog import _math as m
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -143,6 +143,17 @@ ACTIVATIONS = [
         keras_builtin=True,
         notes="Parameter name and default follow tf.nn.silu(features, beta=1.0). "
               "A per-channel beta gets a per-channel gradient (tf.nn.silu sums it to a scalar).",
+        use_when="Deep convolutional networks (EfficientNet) wanting a smooth relu-like unit; beta can be learned.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="silu",
@@ -157,6 +168,17 @@ ACTIVATIONS = [
         monotonic=False,
         bounded_below=True,
         keras_builtin=True,
+        use_when="Modern CNNs and transformer feed-forward blocks (SwiGLU); swish with beta = 1.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="mish",
@@ -172,6 +194,17 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         notes="tanh(softplus(x)) is computed as n / (n + 2), n = e^x (e^x + 2): one exp, no cancellation.",
+        use_when="Object detectors (YOLOv4) and CNNs where its smooth, non-monotonic shape was reported to help.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+        ),
     ),
     Activation(
         name="gelu",
@@ -187,6 +220,16 @@ ACTIVATIONS = [
         monotonic=False,
         bounded_below=True,
         keras_builtin=True,
+        use_when="Transformer feed-forward layers (BERT, GPT); approximate=True for the tanh form.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+        ),
     ),
     Activation(
         name="hard_swish",
@@ -205,6 +248,16 @@ ACTIVATIONS = [
         keras_builtin=True,
         aliases=("hard_silu",),
         kinks="hard_swish'(-3) = 0 and hard_swish'(3) = 1 (the outer pieces').",
+        use_when="Mobile networks (MobileNetV3) wanting swish's shape without exp.",
+        advantages=(
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            claim("note", "No exp: a clip and a product."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+        ),
     ),
     Activation(
         name="lisht",
@@ -218,6 +271,16 @@ ACTIVATIONS = [
         derivative=lambda x: m.tanh(x) + m.times(x, m.sech2(x)),
         monotonic=False,
         bounded_below=True,
+        use_when="Experiments wanting an even, non-negative, unbounded unit.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("flat_at_zero", "Flat at the origin: f'(0) = {slope0}, so small inputs pass almost no gradient."),
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
     ),
     Activation(
         name="snake",
@@ -232,5 +295,14 @@ ACTIVATIONS = [
         param_derivatives={"frequency": _snake_frequency_derivative},
         params=(Param("frequency", 1.0, "Frequency a > 0: a number or a (broadcastable) tensor/Variable.",
                       low=0.0, low_inclusive=False, differentiable=True),),
+        use_when="Modelling periodic signals (audio, time series), where relu and tanh extrapolate poorly.",
+        advantages=(
+            claim("monotonic", "Monotonic: {monotonicity}."),
+            claim("note", "The frequency can be learned per channel."),
+        ),
+        disadvantages=(
+            claim("flat_points", "Its slope 1 + sin(2x) touches 0 periodically: at {flat_points}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
     ),
 ]

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param
+from tf_activations._spec import Activation, Param, claim
 from tf_activations.catalog import _math as m
 
 # Klambauer et al. 2017, eq. 14, to 30 digits.
@@ -71,6 +71,17 @@ ACTIVATIONS = [
         keras_builtin=True,
         kinks="relu'(threshold) = negative_slope (0 by default); relu'(max_value) = 0.",
         notes="With the defaults this is tf.nn.relu (and with max_value=6, tf.nn.relu6).",
+        use_when="The default for hidden layers of deep feed-forward and convolutional networks.",
+        advantages=(
+            claim("cheap", "Cheap, no exp or log: fwd+bwd time {cost}."),
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "Dying units: f' = 0 for {dead} ({dead_mass} of N(0, 1) inputs); a unit whose inputs all land there never recovers."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="relu6",
@@ -89,6 +100,17 @@ ACTIVATIONS = [
         bounded_above=True,
         keras_builtin=True,
         kinks="relu6'(0) = relu6'(6) = 0.",
+        use_when="Mobile networks (MobileNet v1/v2) and low-precision inference, where a bounded range keeps fixed-point formats accurate.",
+        advantages=(
+            claim("bounded", "Output in {range}: fits a fixed-point format."),
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="leaky_relu",
@@ -106,6 +128,17 @@ ACTIVATIONS = [
         smooth=False,
         keras_builtin=True,
         kinks="leaky_relu'(0) = negative_slope.",
+        use_when="A drop-in for relu when units die; common in GAN discriminators.",
+        advantages=(
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            claim("cheap", "Cheap, no exp or log: fwd+bwd time {cost}."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("dense", "No exact zeros ({sparsity}): the sparsity relu gives is lost."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="prelu",
@@ -124,6 +157,16 @@ ACTIVATIONS = [
         smooth=False,
         kinks="prelu'(0) = alpha.",
         notes="The layer tf_activations.layers.PReLU learns alpha (initialised to 0.25, as in the paper).",
+        use_when="Deep convolutional networks where a learned negative slope per channel is worth a few parameters.",
+        advantages=(
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("note", "The negative slope is learned (per channel with shared_axes) by the PReLU layer."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("kink", "Kinked: {smoothness}."),
+            claim("note", "The extra parameters can overfit small datasets."),
+        ),
     ),
     Activation(
         name="elu",
@@ -136,10 +179,21 @@ ACTIVATIONS = [
         forward=lambda x, alpha: tf.where(x > 0.0, x, alpha * _expm1_below_zero(x)),
         derivative=lambda x, alpha: tf.where(x > 0.0, tf.ones_like(x), alpha * _exp_below_zero(x)),
         params=(Param("alpha", 1.0, "Negative saturation level.", low=0.0),),
-        smooth=False,
         bounded_below=True,
+        kinks="none at the default alpha = 1; for other alpha, f' jumps from alpha to 1 at x = 0.",
         keras_builtin=True,
         notes="Default: Keras' elu (tf.nn.elu returns 0 for |x| < 1e-7: no expm1); exact mode uses expm1.",
+        use_when="Deep feed-forward networks where mean activations nearer zero than relu's speed up learning.",
+        advantages=(
+            claim("smooth", "At the default alpha = 1 the derivative is continuous: {smoothness}."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Mean output {mean} for N(0, 1) input: nearer zero than relu's, but not zero."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="selu",
@@ -155,6 +209,16 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         notes="Use with lecun_normal initialisation and AlphaDropout. Default: Keras' selu (tf.nn.selu returns 0 for |x| < 1e-7); exact mode uses expm1.",
+        use_when="Deep fully-connected networks without batch normalisation, with lecun_normal weights and AlphaDropout.",
+        advantages=(
+            claim("self_normalising", "Self-normalising: for N(0, 1) input the output has mean {mean} and variance {var}, so both survive layer after layer."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("kink", "Kinked: {smoothness}."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("note", "The fixed point needs lecun_normal weights and standardised inputs; batch norm or ordinary dropout break it."),
+        ),
     ),
     Activation(
         name="celu",
@@ -169,6 +233,17 @@ ACTIVATIONS = [
         params=(Param("alpha", 1.0, "Negative saturation level and scale.", low=0.0, low_inclusive=False),),
         bounded_below=True,
         keras_builtin=True,
+        use_when="Where an elu with alpha other than 1 should keep a continuous derivative.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="softplus",
@@ -183,6 +258,17 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         notes="Default: Keras' softplus (up to 6.9 ulp off in float32); exact mode: max(x, 0) + log1p(exp(-|x|)).",
+        use_when="Outputs that must be positive (variances, rates, scales) and smooth relu replacements.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("bounded_below", "Always positive: output in {range}."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+        ),
     ),
     Activation(
         name="squareplus",
@@ -197,6 +283,16 @@ ACTIVATIONS = [
         params=(Param("b", 4.0, "Curvature near 0 (b = 0 gives relu).", low=0.0),),
         bounded_below=True,
         keras_builtin=True,
+        use_when="A softplus substitute where exp and log are slow or unavailable.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("bounded_below", "Always positive: output in {range}."),
+            claim("note", "No exp or log: a square root and arithmetic only."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("dense", "No exact zeros ({sparsity})."),
+        ),
     ),
     Activation(
         name="sparse_plus",
@@ -211,8 +307,17 @@ ACTIVATIONS = [
         float64_forward=False,
         bounded_below=True,
         keras_builtin=True,
-        smooth=False,
         notes="Continuously differentiable (C1), not C2.",
+        use_when="A softplus-like curve that is exactly 0 for inputs below -1.",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("smooth", "Continuously differentiable: {smoothness}."),
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
     ),
     Activation(
         name="threshold",
@@ -229,9 +334,20 @@ ACTIVATIONS = [
                 Param("default_value", 0.0, "The replacement value.")),
         float64_forward=False,
         smooth=False,
+        bounded_below=True,  # by min(threshold, default_value), whatever the parameters
         keras_builtin=True,
         kinks="threshold'(threshold) = 0.",
         notes="Monotonic while default_value <= threshold (as with the defaults).",
+        use_when="Replacing values at or below a cut-off by a constant (torch.nn.Threshold); with the defaults it is relu.",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+        ),
     ),
     Activation(
         name="clip",
@@ -251,6 +367,15 @@ ACTIVATIONS = [
         zero_centered=True,
         kinks="the derivative is 0 at both bounds.",
         notes="With the defaults it equals hard_tanh (zero-centred only for symmetric bounds).",
+        use_when="Bounding values to a fixed interval; the defaults give hard_tanh.",
+        advantages=(
+            claim("bounded", "Output in {range}."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="exponential",
@@ -267,6 +392,16 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         notes="The only activation whose output leaves the finite range for finite input: exp(x) > dtype max is inf.",
+        use_when="Positive outputs with a multiplicative scale (Poisson rates, log-parameterised scales), not hidden layers.",
+        advantages=(
+            claim("bounded_below", "Always positive: output in {range}."),
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+        ),
+        disadvantages=(
+            claim("steep", "Exploding gradients: f' reaches {max_slope} at x = {max_slope_at}."),
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+        ),
     ),
     Activation(
         name="linear",
@@ -282,6 +417,15 @@ ACTIVATIONS = [
         float64_forward=False,
         zero_centered=True,
         keras_builtin=True,
+        use_when="Regression outputs, and layers meant to stay linear (logits handed to a loss that applies softmax itself).",
+        advantages=(
+            claim("unit_slope", "f' = {slope0} everywhere: gradients pass unchanged."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            claim("cheap", "Cheap, no exp or log: fwd+bwd time {cost}."),
+        ),
+        disadvantages=(
+            claim("note", "Adds no non-linearity: a stack of linear layers is one linear layer."),
+        ),
     ),
 ]
 
@@ -355,5 +499,15 @@ ACTIVATIONS.append(
         smooth=False,
         kinks="rrelu'(0) = the negative slope.",
         notes="The layer tf_activations.layers.RReLU follows Keras' training flag.",
+        use_when="Small datasets, where a random negative slope in training acts as a regulariser.",
+        advantages=(
+            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            claim("note", "Random slopes in training add noise, a mild regulariser."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            claim("kink", "Kinked: {smoothness}."),
+            claim("note", "Training and inference compute different functions (the training flag decides)."),
+        ),
     )
 )

@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param
+from tf_activations._spec import Activation, Param, claim
 from tf_activations.catalog import _math as m
 
 # Taylor coefficients of x - tanh(x) = sum c_k x^(2k+1), k = 1..7.
@@ -47,6 +47,15 @@ ACTIVATIONS = [
         zero_centered=True,
         keras_builtin=True,
         kinks="the derivative is 0 at |x| = threshold.",
+        use_when="Sparse coding and denoising: zeroes small coefficients, keeps large ones untouched.",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="soft_shrink",
@@ -64,6 +73,15 @@ ACTIVATIONS = [
         zero_centered=True,
         keras_builtin=True,
         kinks="the derivative is 0 at |x| = threshold.",
+        use_when="Lasso-style soft thresholding (ISTA, sparse autoencoders).",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="tanh_shrink",
@@ -78,5 +96,14 @@ ACTIVATIONS = [
         zero_centered=True,
         keras_builtin=True,
         notes="Uses the Taylor series below |x| = 0.1, where x - tanh(x) would cancel.",
+        use_when="A smooth shrinkage that nearly ignores small inputs; rarely a hidden activation.",
+        advantages=(
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+        ),
+        disadvantages=(
+            claim("flat_at_zero", "Flat at the origin: f'(0) = {slope0}; |f'| < 1e-3 around {flat_points}."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
 ]

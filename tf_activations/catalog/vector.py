@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param
+from tf_activations._spec import Activation, Param, claim
 from tf_activations.catalog import _math as m
 
 _AXIS = Param("axis", -1, "The axis the function works along.", kind="axis")
@@ -206,6 +206,16 @@ ACTIVATIONS = [
         notes="A slice of all -inf gives all zeros (as PyTorch's safe softmax), an empty tensor gives an empty tensor; "
               "+inf entries share the mass equally. tf.nn.softmax gives NaN for both. A slice holding a NaN is all NaN "
               "(exact mode). axis may be a tuple of axes.",
+        use_when="The output layer of a single-label multi-class classifier: turns logits into class probabilities.",
+        advantages=(
+            claim("unit_interval", "Each output in {range}, all summing to 1: a probability distribution."),
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+        ),
+        disadvantages=(
+            claim("saturates", "Saturates when one logit dominates: the Jacobian diagonal is below 1e-3 for {saturation}."),
+            claim("dense", "Never exactly 0 ({sparsity} zeros): every class keeps some probability."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="log_softmax",
@@ -225,6 +235,15 @@ ACTIVATIONS = [
         keras_builtin=True,
         notes="A slice of all -inf gives all -inf (log of the zeros softmax gives) with zero gradient; a slice "
               "holding a NaN is all NaN (exact mode). axis may be a tuple of axes.",
+        use_when="Log-probabilities for cross-entropy or likelihoods, computed without forming softmax.",
+        advantages=(
+            claim("bounded_above", "Never positive: output in {range}."),
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+        ),
+        disadvantages=(
+            claim("not_zero_centred", "Mean output {mean} on rows of 8 N(0, 1) inputs."),
+            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+        ),
     ),
     Activation(
         name="sparsemax",
@@ -247,6 +266,15 @@ ACTIVATIONS = [
         keras_is_default=False,  # Keras 3.15's sparsemax([0.5, 0.2, -0.1, 1.0]) is [0, 0, 0, 0.25]
         notes="Ours in both modes (Keras 3.15's is wrong). A slice holding a NaN is all NaN; +inf entries share "
               "the mass equally (the limit as they grow, as softmax); a slice of all -inf gives all zeros.",
+        use_when="Attention or classification where most classes should get exactly zero probability.",
+        advantages=(
+            claim("sparse", "Sparse: {sparsity} of the outputs are exactly 0 on rows of 8 N(0, 1) inputs."),
+            claim("unit_interval", "Each output in {range}, all summing to 1."),
+        ),
+        disadvantages=(
+            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            claim("kink", "Kinked: {smoothness}."),
+        ),
     ),
     Activation(
         name="glu",
@@ -263,6 +291,15 @@ ACTIVATIONS = [
         axis_op=True,
         monotonic=False,
         keras_builtin=True,
+        use_when="Gated convolutional language models and transformer feed-forward blocks (GLU variants).",
+        advantages=(
+            claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs."),
+            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+        ),
+        disadvantages=(
+            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            claim("note", "Halves the axis: the layer before needs twice the units."),
+        ),
     ),
     Activation(
         name="maxout",
@@ -282,5 +319,14 @@ ACTIVATIONS = [
         smooth=False,
         monotonic=False,
         notes="Exact (a max), so it uses TF's own gradient; tied maxima share it equally.",
+        use_when="Networks trained with dropout (Goodfellow et al.): learns its own convex piecewise-linear unit.",
+        advantages=(
+            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            claim("note", "The shape is learned from the grouped units, not fixed."),
+        ),
+        disadvantages=(
+            claim("kink", "Kinked: {smoothness}."),
+            claim("note", "k pieces need k times the units in the layer before."),
+        ),
     ),
 ]
