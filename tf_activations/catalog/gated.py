@@ -125,6 +125,18 @@ def _snake_frequency_derivative(x, frequency):
 _BETA = Param("beta", 1.0, "Gate sharpness: a number or a (broadcastable) tensor/Variable, which then gets a gradient of its own shape.",
               differentiable=True)
 
+_SWISH_ADVANTAGES = (
+    claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+    claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+    claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+)
+_SWISH_DISADVANTAGES = (
+    claim("non_monotonic", "Not monotonic: {monotonicity}."),
+    claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+    claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+)
+
+
 ACTIVATIONS = [
     Activation(
         name="swish",
@@ -144,16 +156,8 @@ ACTIVATIONS = [
         notes="Parameter name and default follow tf.nn.silu(features, beta=1.0). "
               "A per-channel beta gets a per-channel gradient (tf.nn.silu sums it to a scalar).",
         use_when="Deep convolutional networks (EfficientNet) wanting a smooth relu-like unit; beta can be learned.",
-        advantages=(
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim("non_monotonic", "Not monotonic: {monotonicity}."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
-        ),
+        advantages=_SWISH_ADVANTAGES,
+        disadvantages=_SWISH_DISADVANTAGES,
     ),
     Activation(
         name="silu",
@@ -169,16 +173,8 @@ ACTIVATIONS = [
         bounded_below=True,
         keras_builtin=True,
         use_when="Modern CNNs and transformer feed-forward blocks (SwiGLU); swish with beta = 1.",
-        advantages=(
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-        ),
-        disadvantages=(
-            claim("non_monotonic", "Not monotonic: {monotonicity}."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
-        ),
+        advantages=_SWISH_ADVANTAGES,
+        disadvantages=_SWISH_DISADVANTAGES,
     ),
     Activation(
         name="mish",

@@ -29,6 +29,16 @@ def _outside_band(x, threshold):
 
 _THRESHOLD = Param("threshold", 0.5, "Half-width of the zeroed band.", low=0.0)
 
+_SHRINK_ADVANTAGES = (
+    claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+    claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+)
+_SHRINK_DISADVANTAGES = (
+    claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+    claim("kink", "Kinked: {smoothness}."),
+)
+
+
 ACTIVATIONS = [
     Activation(
         name="hard_shrink",
@@ -48,14 +58,8 @@ ACTIVATIONS = [
         keras_builtin=True,
         kinks="the derivative is 0 at |x| = threshold.",
         use_when="Sparse coding and denoising: zeroes small coefficients, keeps large ones untouched.",
-        advantages=(
-            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
-            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
-        ),
-        disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("kink", "Kinked: {smoothness}."),
-        ),
+        advantages=_SHRINK_ADVANTAGES,
+        disadvantages=_SHRINK_DISADVANTAGES,
     ),
     Activation(
         name="soft_shrink",
@@ -74,14 +78,8 @@ ACTIVATIONS = [
         keras_builtin=True,
         kinks="the derivative is 0 at |x| = threshold.",
         use_when="Lasso-style soft thresholding (ISTA, sparse autoencoders).",
-        advantages=(
-            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
-            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
-        ),
-        disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("kink", "Kinked: {smoothness}."),
-        ),
+        advantages=_SHRINK_ADVANTAGES,
+        disadvantages=_SHRINK_DISADVANTAGES,
     ),
     Activation(
         name="tanh_shrink",
