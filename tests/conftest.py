@@ -13,6 +13,19 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
+def _tf_can_build_kernels() -> bool:
+    import tensorflow as tf
+
+    from tf_activations.native.builder import KERNELS_MIN_TF
+
+    return tuple(int(v) for v in tf.__version__.split(".")[:2]) >= KERNELS_MIN_TF
+
+
+# Tests that compile the kernels: on a TensorFlow too old to build them (the floor, TF 2.16)
+# `build` refuses up front, which tests/test_builder.py checks on its own.
+needs_kernel_build = pytest.mark.skipif(not _tf_can_build_kernels(),
+                                        reason="this TensorFlow is older than the kernels need")
+
 # Peer suites' shim (a test_utils.py among them) is run by tests/test_peer_suites.py, not collected.
 collect_ignore = ["peer_suites"]
 

@@ -160,6 +160,9 @@ def _write_tf_keras_h5(path, config, weights):
                 layer.create_dataset(f"{layer_name}/{w}:0", data=value)
 
 
+@pytest.mark.skipif(tuple(int(v) for v in keras.__version__.split(".")[:2]) < (3, 15),
+                    reason="Keras 3.10's legacy HDF5 loader fails on the bare 'Addons>gelu' string "
+                           "(TypeError: Object of type function is not JSON serializable); checked with 3.15")
 def test_tf_keras_h5_with_addons_objects_loads_and_predicts_tf_addons_values(tmp_path):
     kernel = np.random.default_rng(0).normal(size=(6, 6)).astype("float32")
     config = {"class_name": "Sequential", "config": {"name": "sequential", "layers": [

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import textwrap
 
-from conftest import REPO
+from conftest import REPO, needs_kernel_build
 
 FAKE_CXX = """\
 #!{python}
@@ -38,6 +38,7 @@ def _env(tmp_path, **extra):
     return env
 
 
+@needs_kernel_build
 def test_two_concurrent_builds_compile_once(tmp_path):
     cxx = tmp_path / "fake-g++"
     cxx.write_text(FAKE_CXX.format(python=sys.executable))
@@ -58,6 +59,7 @@ def test_two_concurrent_builds_compile_once(tmp_path):
     assert leftovers == []
 
 
+@needs_kernel_build
 def test_no_compiler_is_a_clear_message_and_ops_stay_pure(tmp_path):
     env = _env(tmp_path, CXX=str(tmp_path / "no-such-compiler"))
     done = subprocess.run([sys.executable, "-m", "tf_activations", "build"], env=env, cwd=REPO,

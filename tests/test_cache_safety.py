@@ -30,7 +30,7 @@ import warnings
 
 import pytest
 
-from conftest import REPO
+from conftest import REPO, needs_kernel_build
 from tf_activations import native
 from tf_activations.native import builder
 from tf_activations.native import cli as native_cli
@@ -149,6 +149,7 @@ def test_library_owned_by_another_user_is_not_loaded(cache, no_ops_so, tmp_path,
     assert not (tmp_path / "constructor-ran").exists()
 
 
+@needs_kernel_build
 def test_relative_cache_is_refused_for_loading_and_building(cache, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("TF_ACTIVATIONS_CACHE", "rel/cache")
@@ -159,6 +160,7 @@ def test_relative_cache_is_refused_for_loading_and_building(cache, tmp_path, mon
     assert not (tmp_path / "rel").exists()
 
 
+@needs_kernel_build
 def test_umask_000_build_creates_private_directories_and_lock(cache, tmp_path, monkeypatch):
     root = tmp_path / "a" / "b" / "cache"  # missing parents too
     monkeypatch.setenv("TF_ACTIVATIONS_CACHE", str(root))
@@ -174,6 +176,7 @@ def test_umask_000_build_creates_private_directories_and_lock(cache, tmp_path, m
     assert manifest["sha256"] == builder._sha256(path)
 
 
+@needs_kernel_build
 @pytest.mark.parametrize("how", ["mode 0777", "another owner"])
 def test_build_refuses_a_cache_others_can_write_and_creates_nothing(cache, monkeypatch, how):
     cache.mkdir()
@@ -207,6 +210,7 @@ def test_planted_library_is_not_loaded_at_import(cache, no_ops_so, tmp_path):
 
 
 # --- 2. the lock -------------------------------------------------------------
+@needs_kernel_build
 def test_lock_symlink_is_not_followed(cache, tmp_path):
     victim = tmp_path / "precious.txt"
     victim.write_text("precious")
@@ -246,6 +250,7 @@ def test_library_without_elf_header_is_refused(cache):
 
 
 # --- 4. a compiler that writes nothing -----------------------------------------
+@needs_kernel_build
 def test_compiler_that_exits_0_without_output_fails_every_time(cache, monkeypatch, capsys):
     true = shutil.which("true")
     monkeypatch.setenv("CXX", true)
@@ -291,6 +296,7 @@ def test_cxx_spelling_does_not_change_the_cache_or_the_compiler_identity(cache, 
     assert builder.compiler_command() == [gxx, "-O2"]
 
 
+@needs_kernel_build
 def test_cxx_with_arguments_builds_and_a_different_compiler_rebuilds(cache, fake_cxx, tmp_path, monkeypatch):
     log = tmp_path / "cxx.log"
     monkeypatch.setenv("CXX", f"{fake_cxx} -O2 -DEXTRA='a b'")
@@ -316,6 +322,7 @@ def _read_only(monkeypatch):
     monkeypatch.setattr(builder, "_locked", refuse)
 
 
+@needs_kernel_build
 def test_read_only_cache_with_everything_built_is_fine(cache, monkeypatch, capsys):
     assert native_cli.build_main(["--variant", "generic"]) == 0
     capsys.readouterr()
@@ -326,6 +333,7 @@ def test_read_only_cache_with_everything_built_is_fine(cache, monkeypatch, capsy
     assert out.strip().endswith("_tfa_ops_generic.so")
 
 
+@needs_kernel_build
 def test_read_only_cache_that_needs_a_build_is_one_clear_error(cache, monkeypatch, capsys):
     _read_only(monkeypatch)
     assert native_cli.build_main(["--variant", "generic"]) == 1
@@ -359,6 +367,7 @@ def _gone(pid):
         return True
 
 
+@needs_kernel_build
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_build_stops_the_compilers_and_cleans_up(cache, tmp_path, signum):
     pids = tmp_path / "pids"

@@ -219,7 +219,8 @@ def test_xla_matches_eager(name):
     x = tf.constant(_data((4, 8), seed=5))
     eager = fn(x).numpy()
     xla = tf.function(fn, jit_compile=True)(x).numpy()
-    np.testing.assert_allclose(xla, eager, rtol=1e-6, atol=1e-7)
+    # XLA fuses differently per TF release (TF 2.16's erf: 1e-5 off eager in one element)
+    np.testing.assert_allclose(xla, eager, **F32)
     np.testing.assert_allclose(eager, REF[name](x.numpy().astype(np.float64)), **F32)
 
 

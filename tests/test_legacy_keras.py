@@ -8,7 +8,12 @@ import pytest
 
 from tests.conftest import run_python
 
-pytest.importorskip("tf_keras")
+tf_keras = pytest.importorskip("tf_keras")
+
+# tf_activations.legacy_keras.MIN_TF_KERAS (importing that module registers with tf_keras here)
+NEW_ENOUGH = tuple(int(v) for v in tf_keras.__version__.split(".")[:2]) >= (2, 21)
+new_tf_keras = pytest.mark.skipif(not NEW_ENOUGH, reason=f"tf_keras {tf_keras.__version__}: the package "
+                                  f"registers nothing there (test_old_tf_keras_is_left_alone_with_a_warning)")
 
 PRELUDE = """
 import os
@@ -22,6 +27,26 @@ assert k.__name__.startswith("tf_keras"), k.__name__
 pytestmark = pytest.mark.slow
 
 
+def test_old_tf_keras_is_left_alone_with_a_warning():
+    run_python("""
+import warnings
+import tf_keras
+tf_keras.__version__ = "2.16.0"  # its saving writes TF Addons' gelu as "mish"-style bare names
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    from tf_activations import legacy_keras
+assert legacy_keras.layers is None
+assert any("older than 2.21" in str(w.message) for w in caught), [str(w.message) for w in caught]
+try:
+    tf_keras.activations.get("lisht")
+except ValueError:
+    pass
+else:
+    raise AssertionError("registered with an old tf_keras")
+""")
+
+
+@new_tf_keras
 def test_every_name_is_a_tf_keras_string_with_reference_values():
     run_python(PRELUDE + """
 import tf_activations as ta
@@ -45,6 +70,7 @@ assert k.activations.serialize(ta.addons_compat.mish) == "Addons>mish"
 """)
 
 
+@new_tf_keras
 def test_layers_train_and_round_trip_through_keras_and_h5(tmp_path):
     run_python(PRELUDE + f"""
 import tf_activations as ta
@@ -71,6 +97,7 @@ for ext in ("keras", "h5"):
 """)
 
 
+@new_tf_keras
 def test_layer_values_configs_and_errors():
     run_python(PRELUDE + """
 from tf_activations.legacy_keras import layers as L
@@ -98,6 +125,7 @@ assert np.all(out[0, 5:] == 0) and abs(out.sum() - 1) < 1e-6
 """)
 
 
+@new_tf_keras
 def test_files_saved_with_taken_over_names_load_in_plain_tf_keras(tmp_path):
     path = tmp_path / "mish.h5"
     run_python(PRELUDE + f"""
@@ -119,6 +147,7 @@ else:
 """)
 
 
+@new_tf_keras
 def test_keep_keras_builtins_keeps_tf_keras_functions():
     run_python("""
 import os

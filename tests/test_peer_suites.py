@@ -8,7 +8,14 @@ import pytest
 from tests.peer_suites import run as peer
 
 
+def _keras_ships_its_tests() -> bool:
+    import keras
+
+    return os.path.exists(os.path.join(os.path.dirname(keras.__file__), "src", peer.KERAS_FILES[0]))
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not _keras_ships_its_tests(), reason="this Keras wheel has no test files (3.10 has none; 3.15 has)")
 def test_keras_own_activation_tests_pass_but_for_the_deliberate_differences():
     failed, status, output = peer.run("keras")
     assert status in (0, 1), output[-3000:]

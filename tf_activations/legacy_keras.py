@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import os
 import types
+import warnings
 
 from tf_activations import addons_compat, layers as keras3_layers
 from tf_activations._registry import ALIASES, FUNCTIONS, SPECS
@@ -74,12 +75,28 @@ def _install_strings(k, override_builtins: bool) -> None:
     _serialize_as_string(k, registered)
 
 
-def install(k=None) -> types.SimpleNamespace:
-    """Registers the strings and layers with tf_keras (``k``, imported if not given); idempotent."""
+# tf_keras 2.16 serializes a registered function under its bare __name__ ("mish" for TF
+# Addons' tanh-form gelu too), which reloads as a different function; checked: 2.16 (wrong),
+# 2.21 (right).
+MIN_TF_KERAS = (2, 21)
+
+
+def install(k=None) -> types.SimpleNamespace | None:
+    """Registers the strings and layers with tf_keras (``k``, imported if not given); idempotent.
+
+    On a tf_keras older than ``MIN_TF_KERAS`` nothing is registered (one warning): files it
+    wrote would reload with different functions.
+    """
     global layers, addons_layers
     if layers is not None:
         return layers
     k = k or importlib.import_module("tf_keras")
+    version = tuple(int(v) for v in k.__version__.split(".")[:2])
+    if version < MIN_TF_KERAS:
+        warnings.warn(f"tf_activations: tf_keras {k.__version__} is older than "
+                      f"{'.'.join(map(str, MIN_TF_KERAS))}, whose saving this package's functions need; "
+                      f"nothing is registered with tf_keras (Keras 3 is unaffected)", stacklevel=2)
+        return None
     keep = os.environ.get("TF_ACTIVATIONS_KEEP_KERAS_BUILTINS", "") not in ("", "0")
     _install_strings(k, override_builtins=not keep)
     classes = keras3_layers.make_layers(k, module=__name__)
