@@ -293,7 +293,14 @@ def _forward_grad(op, dy):
 
 @tf.RegisterGradient("TfaBackward")
 def _backward_grad(op, gdx, gdp):
-    """d(dx, dp) from the declared pure-TF derivative formulas (autodiff of f' and df/dp)."""
+    """d(dx, dp) from the declared pure-TF derivative formulas (autodiff of f' and df/dp).
+
+    Where an upstream gradient is 0 its output's contribution is 0, not 0 * (a partial that
+    overflowed to inf or NaN): TF hands this function zeros for the output nobody uses (dp
+    in a second derivative in x, or dx in one in p), and d(dp)/dx = dy x^2 ... is inf * 0
+    for swish at |x| >= 2e19 in float32. Every partial is taken per element (p broadcast to
+    x's shape) so each element can be masked on its own.
+    """
     from tf_activations._build import backward_dtype
     from tf_activations._registry import SPECS
 
@@ -304,24 +311,32 @@ def _backward_grad(op, gdx, gdp):
     param_grad = op.get_attr("param_grad") and k.param is not None
     x, dy, p, c = op.inputs
     bwd = backward_dtype(x.dtype)
-    with tf.GradientTape() as tape:
-        tape.watch([x, dy, p])
+    pb = tf.broadcast_to(tf.cast(p, bwd), tf.shape(x))
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch([x, dy, pb])
         xc, dyc = tf.cast(x, bwd), tf.cast(dy, bwd)
         kwargs = dict(k.consts)
         for i, name in enumerate(k.fixed):
             kwargs[name] = tf.cast(c[i], bwd)
         if k.param is not None:
-            kwargs[k.param] = tf.cast(p, bwd)
+            kwargs[k.param] = pb
         dx = tf.cast(dyc * spec.derivative(xc, **kwargs), x.dtype)
-        targets = [dx]
-        out_grads = [tf.zeros_like(dx) if gdx is None else gdx]
-        if param_grad:
-            dp = tf.cast(tf.reduce_sum(dyc * spec.param_derivatives[k.param](xc, **kwargs)), tf.float64)
-            targets.append(dp)
-            out_grads.append(tf.zeros_like(dp) if gdp is None else gdp)
-    gx, gdy, gp = tape.gradient(targets, [x, dy, p], output_gradients=out_grads)
-    if gx is None:
-        gx = tf.zeros_like(x)
-    if gdy is None:
-        gdy = tf.zeros_like(dy)
+        dp = dyc * spec.param_derivatives[k.param](xc, **kwargs) if param_grad else None
+    sources = [x, dy, pb]
+    grads = [tf.zeros_like(x), tf.zeros_like(dy), tf.zeros_like(pb)]
+    if gdx is not None:
+        _add_masked(grads, tape.gradient(dx, sources, output_gradients=gdx), tf.not_equal(gdx, 0))
+    if dp is not None and gdp is not None:
+        upstream = tf.broadcast_to(tf.cast(gdp, bwd), tf.shape(dp))
+        _add_masked(grads, tape.gradient(dp, sources, output_gradients=upstream), tf.not_equal(upstream, 0))
+    del tape
+    gx, gdy, gpb = grads
+    gp = tf.cast(tf.reduce_sum(gpb), tf.float64) if k.param is not None else None
     return [gx, gdy, gp, None]
+
+
+def _add_masked(totals, grads, keep):
+    """totals[i] += grads[i] where keep (elementwise; a missing gradient adds nothing)."""
+    for i, g in enumerate(grads):
+        if g is not None:
+            totals[i] = totals[i] + tf.where(keep, g, tf.zeros_like(g))
