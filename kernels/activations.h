@@ -473,13 +473,16 @@ struct Snake {  // x + sin(p x)^2 / p
   }
 };
 
-// name (the op's `fn` attr), functor
+// name (the op's `fn` attr), functor. swish_beta1: swish with beta == 1 computed as silu
+// (beta x = x exactly, so float math is as accurate), differentiated as swish (a watched
+// beta gets its gradient).
 #define TFA_ACTIVATIONS(X)       \
   X(sigmoid, Sigmoid)            \
   X(tanh, Tanh)                  \
   X(mish, Mish)                  \
   X(swish, Swish)                \
   X(silu, Silu)                  \
+  X(swish_beta1, Silu)           \
   X(gelu, Gelu)                  \
   X(gelu_tanh, GeluTanh)         \
   X(hard_swish, HardSwish)       \

@@ -22,10 +22,11 @@
   on a GPU/TPU (eager), or in a graph where an accelerator is visible and the
   input is not pinned to a CPU, TensorFlow would copy to the host and back.
 
-The kernel path saves only x for the backward pass (``tf.custom_gradient``
-on the forward op run on ``stop_gradient(x)``); the backward op has its own
-registered gradient built from the declared pure-TF derivatives, so second
-derivatives are right on this path too.
+The kernel path calls the forward op directly; its registered gradient runs the
+backward op on x (in a graph only x is kept for the backward pass; an eager tape
+keeps y as well, as it does for any op with a Python-registered gradient). The
+backward op has its own registered gradient built from the declared pure-TF
+derivatives, so second derivatives are right on this path too.
 """
 
 from __future__ import annotations
@@ -86,6 +87,7 @@ _KERNELS = {
 _GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),), exact=True)
 
 _BY_FN = {k.fn: k for k in list(_KERNELS.values()) + [_GELU_TANH]}
+_BACKWARD_FN = {"swish_beta1": "swish"}  # forward fn -> the backward op's fn, where they differ
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -97,6 +99,17 @@ _lib_path = None
 def has_kernel(name) -> bool:
     """Whether ``name`` has a kernel at all (a cheap test before :func:`dispatch`)."""
     return name in _KERNELS
+
+
+def default_kernel(name) -> bool:
+    """Whether ``name`` has a kernel chosen outside exact mode (fixed at import)."""
+    k = _KERNELS.get(name)
+    return k is not None and k.default
+
+
+def every_kernel_active() -> bool:
+    """Inside :func:`every_kernel` (this thread)."""
+    return getattr(_state, "every", 0) > 0
 
 
 def kernel_names() -> list:
@@ -250,44 +263,41 @@ def dispatch(name, x, fixed, tensors, exact=False):
     else:
         if tensors:
             return None
-        p = tf.constant(1.0, tf.float64)
-    c = tf.constant([float(fixed[n]) for n in k.fixed], dtype=tf.float64, shape=[len(k.fixed)])
-    fn, has_param = k.fn, k.param is not None
-    fwd_fn = fn
+        p = _float64_vector(None)
+    c = _float64_vector(tuple(float(fixed[n]) for n in k.fixed))
+    fn = k.fn
     if fn == "swish" and _static_value(tensors["beta"]) == 1.0:
-        fwd_fn = "silu"  # same values; its float32 forward may use float math (beta x = x exactly)
+        fn = "swish_beta1"
+    # The op itself, with its registered gradient (_forward_grad): no tf.custom_gradient, whose
+    # Python machinery cost ~60 us per eager call (3x Keras' own mish on 2^8-2^12 elements).
+    return lib.tfa_forward(x, p, c, fn=fn)
 
-    if has_param:
-        @tf.custom_gradient
-        def op(x, p):
-            y = lib.tfa_forward(tf.stop_gradient(x), tf.stop_gradient(p), c, fn=fwd_fn)
 
-            def grad(dy):
-                dx, dp = lib.tfa_backward(x, dy, p, c, fn=fn, param_grad=True)
-                return dx, dp
+_EAGER_CONSTANTS = {}
 
-            return y, grad
 
-        return op(x, p)
-
-    @tf.custom_gradient
-    def op1(x):
-        y = lib.tfa_forward(tf.stop_gradient(x), p, c, fn=fn)
-
-        def grad(dy):
-            dx, _ = lib.tfa_backward(x, dy, p, c, fn=fn, param_grad=False)
-            return dx
-
-        return y, grad
-
-    return op1(x)
+def _float64_vector(values):
+    """A float64 constant (values None: the scalar 1.0 that stands for "no parameter"); eager
+    ones are cached, creating one costs ~5-10 us per call. Graph constants are never cached."""
+    make = (lambda: tf.constant(1.0, tf.float64)) if values is None else (
+        lambda: tf.constant(values, tf.float64, shape=[len(values)]))
+    if not tf.executing_eagerly():
+        return make()
+    t = _EAGER_CONSTANTS.get(values)
+    if t is None:
+        if len(_EAGER_CONSTANTS) > 256:  # many distinct alphas: don't grow without bound
+            _EAGER_CONSTANTS.clear()
+        t = _EAGER_CONSTANTS[values] = make()
+    return t
 
 
 # --- gradients of the raw ops ------------------------------------------------
 @tf.RegisterGradient("TfaForward")
 def _forward_grad(op, dy):
     x, p, c = op.inputs
-    dx, dp = load().tfa_backward(x, dy, p, c, fn=op.get_attr("fn"), param_grad=True)
+    fn = op.get_attr("fn")
+    fn = fn.decode() if isinstance(fn, bytes) else fn
+    dx, dp = load().tfa_backward(x, dy, p, c, fn=_BACKWARD_FN.get(fn, fn), param_grad=True)
     return [dx, dp, None]
 
 

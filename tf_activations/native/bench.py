@@ -2,6 +2,7 @@
 
     python -m tf_activations bench [--sizes 16,20,24] [--activations mish,gelu] [--quick]
     python -m tf_activations bench --kernels [--no-memory]   # kernels vs pure TF, XLA, Keras, torch
+    python -m tf_activations bench --model [--models ...]    # a Keras training step (train_bench.py)
 
 The default table ("takeover") times, for every name Keras 3 also has,
 ``tf_activations.NAME`` against ``keras.activations.NAME`` on each path a user
@@ -135,6 +136,8 @@ TAKEOVER = {
     "tanh_shrink": {}, "softmax": {"axis": -1}, "log_softmax": {"axis": -1}, "glu": {"axis": -1},
 }
 _SQRT_2_OVER_PI = 0.7978845608028654
+# the eager per-call table's default rows: every dispatched kernel name and some Keras-path ones
+EAGER_NAMES = ("mish", "swish", "silu", "celu", "gelu", "elu", "relu", "sigmoid", "hard_swish", "softplus")
 
 # The plain float32 formula a user would write instead of each kernel name.
 PLAIN = {
@@ -292,6 +295,44 @@ def takeover(sizes, names, quick=False, out=sys.stdout):
         (name, log2, path), r = worst
         print(f"worst: {name} 2^{log2} {path} {r:.2f} "
               f"({sum(v > 1.05 for v in ratios.values())} of {len(ratios)} ratios above 1.05)", file=out)
+    return ratios
+
+
+EAGER_SIZES = (8, 10, 12)
+
+
+def eager_overhead(names, sizes=EAGER_SIZES, quick=False, out=sys.stdout):
+    """Per-call cost on small tensors, eager: ours / Keras' function, forward alone and
+    forward+backward (a tape, y and dx returned); returns {(name, log2, "fwd"|"fb"): ratio}."""
+    import tensorflow as tf
+
+    import tf_activations as tfa
+    from tf_activations._registry import KERAS_FUNCTIONS
+
+    print("\neager per-call cost on small tensors, ours / Keras' function (median us of Keras in "
+          "brackets), round-robin; default mode", file=out)
+    print(f"{'activation':<13}" + "".join(f"{'2^' + str(s) + ' fwd':>16}{'fb':>8}" for s in sizes), file=out)
+    ratios = {}
+    for name in names:
+        kwargs = TAKEOVER[name]
+        fname = "gelu" if name == "gelu_tanh" else name
+        ours_fn, keras_fn = getattr(tfa, fname), KERAS_FUNCTIONS[fname]
+        cells = []
+        for log2 in sizes:
+            x = tf.random.stateless_normal([1 << (log2 - 6), 64], seed=[1, 2]) * 3
+            plain_call = all(ours_fn.spec.defaults.get(k) == v for k, v in kwargs.items())  # f(x), the commonest
+            fns = {"ours": ours_fn if plain_call else (lambda x, f=ours_fn: f(x, **kwargs)),
+                   "keras": keras_fn if plain_call else (lambda x, f=keras_fn: f(x, **kwargs))}
+            thunks = {}
+            for who, f in fns.items():
+                thunks[(who, "fwd")] = lambda f=f: f(x)
+                thunks[(who, "fb")] = _eager_both(f, x, tf.ones_like(f(x)))
+            us = {k: v * 1e3 for k, v in _interleaved_medians(thunks, 60 if quick else 200).items()}
+            for part in ("fwd", "fb"):
+                ratios[(name, log2, part)] = us[("ours", part)] / us[("keras", part)]
+            cells.append(f"{ratios[(name, log2, 'fwd')]:>8.2f}({us[('keras', 'fwd')]:>4.0f})"
+                         f"{ratios[(name, log2, 'fb')]:>8.2f}")
+        print(f"{name:<13}" + "".join(cells), file=out, flush=True)
     return ratios
 
 
@@ -480,6 +521,12 @@ def memory(names, out=sys.stdout):
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--model" in argv:  # the training-step benchmark has its own options
+        from tf_activations.native import train_bench
+
+        argv.remove("--model")
+        return train_bench.main(argv)
     parser = argparse.ArgumentParser(prog="python -m tf_activations bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=None, help="log2 sizes, comma separated (default 16,20,24)")
@@ -490,6 +537,9 @@ def main(argv=None) -> int:
     parser.add_argument("--kernels", action="store_true",
                         help="the kernel table (kernel vs pure graph, XLA, Keras, torch, a copy) and memory")
     parser.add_argument("--no-memory", action="store_true", help="with --kernels: skip the training-step memory table")
+    parser.add_argument("--eager", action="store_true",
+                        help="only the eager per-call table (small tensors, 2^8-2^12; also printed after "
+                             "the default table)")
     parser.add_argument("--memory-activations", default="mish,gelu,swish",
                         help="with --kernels: activations for the memory table")
     args = parser.parse_args(argv)
@@ -500,7 +550,10 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown activations {unknown}; choose from {list(table)}")
     if not args.kernels:
-        takeover(sizes, names, quick=args.quick)
+        if not args.eager:
+            takeover(sizes, names, quick=args.quick)
+        eager_overhead([n for n in names if n not in ("softmax", "log_softmax", "glu")] if args.activations
+                       else EAGER_NAMES, quick=args.quick)
         return 0
     run(sizes, names, quick=args.quick)
     if not args.no_memory:

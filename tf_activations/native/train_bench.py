@@ -15,17 +15,16 @@ are trained side by side in one process:
 
 Each step is a ``tf.function`` (forward, loss, gradients, Adam update), timed round-robin
 in a shuffled order (see ``bench._interleaved_medians``); the table prints the median step
-time of Keras and ours / Keras for both of ours. Peak memory is the rise of the resident
-set's high-water mark (VmHWM, reset through /proc/self/clear_refs) during one step, per
-model, in a child process with glibc's mmap threshold fixed, so that a freed tensor goes
-back to the system and each measurement starts from the same floor.
+time of Keras and ours / Keras for both of ours; rows where ours is Keras' own function
+(no ``k``) show the run's noise. Peak memory is the rise of the resident set's high-water
+mark (VmHWM, reset through /proc/self/clear_refs) during the first full-batch step after a
+warm-up on 8 rows, one fresh process per cell (TF's allocator keeps what a step used).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import subprocess
 import sys
@@ -75,7 +74,7 @@ def _activation(name, variant):
     return KERAS_FUNCTIONS[name] if variant == "keras" else FUNCTIONS[name]
 
 
-def _step(kind, name, variant, x, labels):
+def _step(kind, name, variant, x, labels, signature=None):
     """A traced training step (the kernel choice is made while tracing, so trace here)."""
     import keras
     import tensorflow as tf
@@ -85,7 +84,7 @@ def _step(kind, name, variant, x, labels):
     model = _build(kind, _activation(name, variant))
     opt = keras.optimizers.Adam(1e-3)
 
-    @tf.function
+    @tf.function(input_signature=signature)
     def step(x, labels):
         with tf.GradientTape() as tape:
             logits = model(x, training=True)
@@ -97,10 +96,13 @@ def _step(kind, name, variant, x, labels):
     with (native.disabled() if variant == "pure" else contextlib.nullcontext()):
         graph = step.get_concrete_function(x, labels).graph
         step(x, labels)  # creates the optimizer's slots
-    uses_kernel = any(op.type == "TfaForward" for op in graph.get_operations()) or any(
-        "TfaForward" in str(f.signature) or any(n.op == "TfaForward" for n in f.node_def)
-        for f in graph.as_graph_def().library.function)
-    return (lambda: step(x, labels)), uses_kernel
+    return (lambda: step(x, labels)), _runs_kernel(graph), step
+
+
+def _runs_kernel(graph):
+    if any(op.type == "TfaForward" for op in graph.get_operations()):
+        return True
+    return any(n.op == "TfaForward" for f in graph.as_graph_def().library.function for n in f.node_def)
 
 
 def timing(models, names, rounds, out=sys.stdout):
@@ -114,7 +116,7 @@ def timing(models, names, rounds, out=sys.stdout):
         thunks, kernel = {}, {}
         for name in names:
             for variant in VARIANTS:
-                thunks[(name, variant)], kernel[(name, variant)] = _step(kind, name, variant, x, labels)
+                thunks[(name, variant)], kernel[(name, variant)], _ = _step(kind, name, variant, x, labels)
         ms = bench._interleaved_medians(thunks, rounds)
         for name in names:
             keras_ms = ms[(name, "keras")]
@@ -129,9 +131,9 @@ def timing(models, names, rounds, out=sys.stdout):
 
 
 _MEM_CHILD = r"""
-import json, sys
+import sys
 from tf_activations.native import train_bench as tb
-print(json.dumps(tb._memory_here(sys.argv[1], sys.argv[2].split(","))))
+print(tb._memory_here(*sys.argv[1:4]))
 """
 
 
@@ -143,43 +145,40 @@ def _status_mib(key):
     return float("nan")
 
 
-def _memory_here(model, names):
-    """In a child: the VmHWM rise during one step of each (activation, variant), MiB."""
+def _memory_here(model, name, variant):
+    """In a fresh process: the VmHWM rise (MiB) during the first full-batch step, after a
+    traced warm-up step on 8 rows (TF's allocator keeps what a step used, so only a fresh
+    process shows a step's peak)."""
+    import tensorflow as tf
+
     kind, batch = MODELS[model]
     x, labels = _data(kind, batch)
-    out = {}
-    for name in names:
-        for variant in VARIANTS:
-            call, _ = _step(kind, name, variant, x, labels)
-            call()
-            rises = []
-            for _ in range(3):  # the least of three: one-off allocations (first-use caches) aside
-                with open("/proc/self/clear_refs", "w") as f:
-                    f.write("5")  # resets VmHWM to the current resident set
-                base = _status_mib("VmRSS")
-                call()
-                rises.append(_status_mib("VmHWM") - base)
-            out[f"{name}:{variant}"] = min(rises)
-    return out
+    signature = [tf.TensorSpec([None] + x.shape[1:], x.dtype), tf.TensorSpec([None], labels.dtype)]
+    _, _, step = _step(kind, name, variant, x[:8], labels[:8], signature)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current resident set
+    base = _status_mib("VmRSS")
+    step(x, labels)
+    return f"{_status_mib('VmHWM') - base:.1f}"
 
 
 def memory(models, names, out=sys.stdout):
     package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", MALLOC_MMAP_THRESHOLD_="65536",
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
                PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]))
-    print("\npeak memory rise during one step, MiB (VmHWM; child process, glibc mmap threshold 64 KiB)",
-          file=out)
+    print("\npeak memory rise during one training step, MiB (VmHWM above the resident set after a "
+          "warm-up step on 8 rows; one fresh process per cell)", file=out)
     print(f"{'model':<9}{'batch':>6}  {'act':<6}{'keras':>9}{'ours':>9}{'pure':>9}", file=out)
     for model in models:
-        r = subprocess.run([sys.executable, "-c", _MEM_CHILD, model, ",".join(names)], env=env,
-                           capture_output=True, text=True)
-        if r.returncode != 0:
-            print(f"{model}: memory child failed: {r.stderr[-400:]}", file=out)
-            continue
-        mib = json.loads(r.stdout.strip().splitlines()[-1])
         for name in names:
-            print(f"{model:<9}{MODELS[model][1]:>6}  {name:<6}" +
-                  "".join(f"{mib[f'{name}:{v}']:>9.1f}" for v in VARIANTS), file=out, flush=True)
+            cells = []
+            for variant in VARIANTS:
+                r = subprocess.run([sys.executable, "-c", _MEM_CHILD, model, name, variant], env=env,
+                                   capture_output=True, text=True)
+                ok = r.returncode == 0 and r.stdout.strip()
+                cells.append(r.stdout.strip().splitlines()[-1] if ok else "err")
+            print(f"{model:<9}{MODELS[model][1]:>6}  {name:<6}" + "".join(f"{c:>9}" for c in cells),
+                  file=out, flush=True)
 
 
 def main(argv=None) -> int:
@@ -190,16 +189,20 @@ def main(argv=None) -> int:
                         help="comma separated names Keras also has")
     parser.add_argument("--rounds", type=int, default=15, help="timed steps per variant (default 15)")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory table")
+    parser.add_argument("--memory-models", default="mlp1024,conv64", help="models for the memory table")
+    parser.add_argument("--memory-activations", default="mish,silu", help="activations for the memory table")
     args = parser.parse_args(argv)
     from tf_activations import native
     from tf_activations._registry import KERAS_FUNCTIONS
 
     models = args.models.split(",")
     names = args.activations.split(",")
-    if any(m not in MODELS for m in models):
-        parser.error(f"unknown models {[m for m in models if m not in MODELS]}; choose from {list(MODELS)}")
-    if any(n not in KERAS_FUNCTIONS for n in names):
-        parser.error(f"no Keras function for {[n for n in names if n not in KERAS_FUNCTIONS]}")
+    models_all = models + args.memory_models.split(",")
+    if any(m not in MODELS for m in models_all):
+        parser.error(f"unknown models {[m for m in models_all if m not in MODELS]}; choose from {list(MODELS)}")
+    names_all = names + args.memory_activations.split(",")
+    if any(n not in KERAS_FUNCTIONS for n in names_all):
+        parser.error(f"no Keras function for {[n for n in names_all if n not in KERAS_FUNCTIONS]}")
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
     print(f"kernels: {native.library_path() if native.available() else 'not built or disabled'}")
@@ -208,7 +211,7 @@ def main(argv=None) -> int:
     print(f"{'model':<9}{'batch':>6}  {'act':<6}{'keras ms':>9}{'ours':>9}{'pure':>9}")
     timing(models, names, args.rounds)
     if not args.no_memory:
-        memory(models, names)
+        memory(args.memory_models.split(","), args.memory_activations.split(","))
     return 0
 
 
