@@ -449,6 +449,25 @@ struct Lisht {  // x * tanh(x)
   }
 };
 
+// lisht in float math throughout (default mode): x tanh(x) within 3 ulp of the float64
+// result where the double-evaluated Lisht is within 1; tanh and sech^2 share one expm1.
+struct LishtFloat {
+  static constexpr bool kWide = false, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) { return Lisht::fwd(x, a); }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    // t = expm1(-2|x|): tanh|x| = -t / (2 + t), sech^2 x = 4 (1 + t) / (2 + t)^2
+    const P t = expm1_nonpositive(ei::pmul(k<P>(2.0), neg_abs(x)));
+    const P r = ei::pdiv(k<P>(1.0), ei::padd(k<P>(2.0), t));
+    const P th_abs = ei::pnegate(ei::pmul(t, r));
+    const P th = where(ge(x, ei::pzero(x)), th_abs, ei::pnegate(th_abs));
+    const P s2 = ei::pmul(ei::pmul(k<P>(4.0), ei::padd(k<P>(1.0), t)), ei::pmul(r, r));
+    return ei::padd(th, times(x, s2));
+  }
+};
+
 struct Snake {  // x + sin(p x)^2 / p
   static constexpr bool kWide = true, kParam = true;
   static constexpr int kFixed = 0;
@@ -473,6 +492,11 @@ struct Snake {  // x + sin(p x)^2 / p
   }
 };
 
+// snake in float math throughout (default mode)
+struct SnakeFloat : Snake {
+  static constexpr bool kWide = false;
+};
+
 // name (the op's `fn` attr), functor. swish_beta1: swish with beta == 1 computed as silu
 // (beta x = x exactly, so float math is as accurate), differentiated as swish (a watched
 // beta gets its gradient).
@@ -492,6 +516,8 @@ struct Snake {  // x + sin(p x)^2 / p
   X(celu, Celu)                  \
   X(softplus, Softplus)          \
   X(lisht, Lisht)                \
-  X(snake, Snake)
+  X(snake, Snake)                \
+  X(lisht_float, LishtFloat)     \
+  X(snake_float, SnakeFloat)
 
 }  // namespace tfa

@@ -516,3 +516,34 @@ def test_celu_and_elu_with_extreme_accepted_alpha(lib, dtype, alpha, path):
     tiny = float(np.finfo(np.float16).tiny) if dtype == tf.float16 else float(_DTYPE_TINY[dtype])
     for g, w in zip(got, want):
         _close(g, tf.constant(w), rtol, tiny)  # below the normal range a result may flush to 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
+@pytest.mark.parametrize("name,kw", [("lisht", {}), ("snake", {"frequency": 0.8}), ("snake", {"frequency": 1.0})])
+def test_default_mode_float_variants_within_4_ulp(lib, name, kw, dtype):
+    """lisht and snake run float-math kernels outside exact mode: forward within 4 ulp of the
+    float64 result (normal outputs) and gradients within the backward tolerance, every dtype."""
+    fn = getattr(tfa, name)
+    rng = np.random.default_rng(17)
+    x64 = np.concatenate([rng.normal(0, 3, 20_000), rng.uniform(-110, 110, 10_000),
+                          np.geomspace(1e-30, 1e30, 2000), -np.geomspace(1e-30, 1e30, 2000), EXTREMES])
+    x = tf.cast(tf.constant(x64), dtype)
+    dy = tf.cast(tf.constant(np.cos(np.arange(x64.size))), dtype)
+    with tfa.exact(False):
+        y, g = _value_and_grad(fn, x, kw, dy)
+    with native.disabled():  # exact mode (the fixture): the float64 composite
+        ref = fn(tf.cast(x, tf.float64), **kw)
+    with tfa.exact(False), native.disabled():  # gradients: the composite in x's dtype, whose
+        _, gref = _value_and_grad(fn, x, kw, dy)  # frequency x rounds as the kernel's does
+    assert y.dtype == dtype
+    if dtype == tf.float32:
+        yv, rv = y.numpy().astype(np.float64), ref.numpy()
+        normal = np.abs(rv) >= np.finfo(np.float32).smallest_normal
+        ulp = np.spacing(np.abs(rv[normal]).astype(np.float32)).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            err = np.where(yv[normal] == rv[normal], 0.0, np.abs(yv[normal] - rv[normal]) / ulp)
+        limit = 4.0 if kw.get("frequency", 1.0) == 1.0 else 64.0  # the float32 input path rounds 0.8
+        assert err.max() <= limit, f"{err.max():.2f} ulp at x={x64[normal][err.argmax()]}"
+    else:
+        _close(y, ref, *_FWD_TOL[dtype])
+    _close(g, gref, *_BWD_TOL[dtype])
