@@ -547,3 +547,17 @@ def test_default_mode_float_variants_within_4_ulp(lib, name, kw, dtype):
     else:
         _close(y, ref, *_FWD_TOL[dtype])
     _close(g, gref, *_BWD_TOL[dtype])
+
+
+def test_swish_with_a_watched_constant_beta_of_one_gets_its_gradient(lib):
+    """beta == 1 runs silu's forward; a tape watching that constant still gets d/dbeta."""
+    x64 = np.linspace(-12.0, 12.0, 97)
+    x, beta = tf.constant(x64, tf.float32), tf.constant(1.0)
+    with tfa.exact(False):
+        with tf.GradientTape() as tape:
+            tape.watch(beta)
+            y = tfa.swish(x, beta)
+        g = tape.gradient(y, beta)
+    assert _uses_kernel(tf.function(lambda x: tfa.swish(x, tf.constant(1.0))), x)
+    s = 1.0 / (1.0 + np.exp(-x64))
+    _close(g, tf.constant(np.sum(x64 * x64 * s * (1.0 - s))), 1e-5, 0)
