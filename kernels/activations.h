@@ -15,6 +15,7 @@
 #pragma once
 
 #include <cmath>
+#include <type_traits>
 
 #include "unsupported/Eigen/CXX11/Tensor"
 #include "unsupported/Eigen/SpecialFunctions"
@@ -110,6 +111,86 @@ template <typename P> EIGEN_STRONG_INLINE P expm1_nonpositive(const P& z) {
   for (int i = kTerms - 1; i >= 2; --i) q = ei::pmadd(q, z, k<P>(inv_factorial(i)));
   const P near_zero = ei::pmadd(ei::pmul(z, z), q, z);
   return where(ge(z, k<P>(-0.69314718055994530942)), near_zero, ei::psub(ei::pexp(z), k<P>(1.0)));
+}
+
+// alpha expm1(x / alpha) for z = x / alpha <= 0, written with x (not alpha z) near 0:
+// x + x z Q(z). With alpha near the type's maximum z is subnormal there and
+// flushed to 0, which must still give x, not 0.
+template <typename P> EIGEN_STRONG_INLINE P scaled_expm1_nonpositive(const P& x, const P& z, const P& alpha) {
+  using S = typename ei::unpacket_traits<P>::type;
+  constexpr int kTerms = sizeof(S) == sizeof(double) ? 17 : 10;
+  P q = k<P>(inv_factorial(kTerms));
+  for (int i = kTerms - 1; i >= 2; --i) q = ei::pmadd(q, z, k<P>(inv_factorial(i)));
+  const P near_zero = ei::pmadd(ei::pmul(x, z), q, x);
+  return where(ge(z, k<P>(-0.69314718055994530942)), near_zero,
+               ei::pmul(alpha, ei::psub(ei::pexp(z), k<P>(1.0))));
+}
+
+// sin and cos of a double packet with one argument reduction for every lane.
+// Eigen's psin/pcos switch the whole packet to a finer reduction when any lane
+// is >= 15, so a lane's result would depend on its neighbours; here every lane
+// takes the finer one (lanes >= 1e14 go through std::sin/cos, lane by lane).
+template <typename P> EIGEN_STRONG_INLINE void sincos_uniform(const P& x, P* sin_out, P* cos_out) {
+  using PI = typename ei::unpacket_traits<P>::integer_packet;
+  const P x_abs = ei::pabs(x);
+  const P two_over_pi = k<P>(0.63661977236758134307553505349006);
+  const P split = k<P>(1 << 24);
+  const P q_high = ei::pmul(ei::pfloor(ei::pmul(x_abs, ei::pdiv(two_over_pi, split))), split);
+  const PI q_int = ei::pcast<P, PI>(ei::padd(ei::psub(ei::pmul(x_abs, two_over_pi), q_high), k<P>(0.5)));
+  const P s = ei::trig_reduce_medium_double(x_abs, q_high, ei::pcast<PI, P>(q_int));
+  const P ss = ei::pmul(s, s);
+  // Eigen's Pade approximants (< 1 ulp on [-pi/4, pi/4])
+  P cn = ei::pmadd(ss, k<P>(80737373), k<P>(-13853547000));
+  cn = ei::pmadd(cn, ss, k<P>(727718024880));
+  cn = ei::pmadd(cn, ss, k<P>(-11275015752000));
+  cn = ei::pmadd(cn, ss, k<P>(23594700729600));
+  P cd = ei::pmadd(ss, k<P>(147173), k<P>(39328920));
+  cd = ei::pmadd(cd, ss, k<P>(5772800880));
+  cd = ei::pmadd(cd, ss, k<P>(522334612800));
+  cd = ei::pmadd(cd, ss, k<P>(23594700729600));
+  const P scos = ei::pdiv(cn, cd);
+  P sn = ei::pmadd(ss, k<P>(4585922449), k<P>(-1066023933480));
+  sn = ei::pmadd(sn, ss, k<P>(83284044283440));
+  sn = ei::pmadd(sn, ss, k<P>(-2303682236856000));
+  sn = ei::pmadd(sn, ss, k<P>(15605159573203200));
+  P sd = ei::pmadd(ss, k<P>(1029037), k<P>(345207016));
+  sd = ei::pmadd(sd, ss, k<P>(61570292784));
+  sd = ei::pmadd(sd, ss, k<P>(6603948711360));
+  sd = ei::pmadd(sd, ss, k<P>(346781323848960));
+  const P ssin = ei::pdiv(ei::pmul(s, sn), ei::pmul(k<P>(45), sd));
+  const P even = ei::preinterpret<P>(ei::pcmp_eq(ei::pand(q_int, ei::pset1<PI>(1)), ei::pzero(q_int)));
+  const P sign = k<P>(-0.0);
+  const P sin_sign = ei::pand(ei::pxor(x, ei::preinterpret<P>(ei::plogical_shift_left<62>(q_int))), sign);
+  const P cos_sign =
+      ei::pand(ei::preinterpret<P>(ei::plogical_shift_left<62>(ei::padd(q_int, ei::pset1<PI>(1)))), sign);
+  P sv = ei::pxor(where(even, ssin, scos), sin_sign);
+  P cv = ei::pxor(where(even, scos, ssin), cos_sign);
+  if (ei::predux_any(ei::pcmp_le(k<P>(1e14), x_abs))) {
+    constexpr int W = ei::unpacket_traits<P>::size;
+    alignas(64) double xs[W], sb[W], cb[W];
+    ei::pstoreu(xs, x);
+    ei::pstoreu(sb, sv);
+    ei::pstoreu(cb, cv);
+    for (int i = 0; i < W; ++i) {
+      if (std::abs(xs[i]) >= 1e14 && std::isfinite(xs[i])) {
+        sb[i] = std::sin(xs[i]);
+        cb[i] = std::cos(xs[i]);
+      }
+    }
+    sv = ei::ploadu<P>(sb);
+    cv = ei::ploadu<P>(cb);
+  }
+  *sin_out = sv;
+  *cos_out = cv;
+}
+// float packets: Eigen's reduction does not depend on the neighbours there
+template <typename P> EIGEN_STRONG_INLINE void sincos(const P& x, P* s, P* c) {
+  if constexpr (std::is_same<typename ei::unpacket_traits<P>::type, double>::value) {
+    sincos_uniform(x, s, c);
+  } else {
+    *s = ei::psin(x);
+    *c = ei::pcos(x);
+  }
 }
 
 // where(z >= 0, -t / (2 + t), t / (2 + t)), t = expm1(2 neg_abs(z))
@@ -334,7 +415,7 @@ struct Celu {  // c0 = alpha
   TFA_WIDE_BELOW(x)
   template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) {
     const P zero = ei::pzero(x);
-    return where(gt(x, zero), x, ei::pmul(a.c0, expm1_nonpositive(vmin(ei::pdiv(x, a.c0), zero))));
+    return where(gt(x, zero), x, scaled_expm1_nonpositive(x, vmin(ei::pdiv(x, a.c0), zero), a.c0));
   }
   template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>& a, P*) {
     const P zero = ei::pzero(x);
@@ -368,21 +449,41 @@ struct Lisht {  // x * tanh(x)
   }
 };
 
+// lisht in float math throughout (default mode): x tanh(x) within 3 ulp of the float64
+// result where the double-evaluated Lisht is within 1; tanh and sech^2 share one expm1.
+struct LishtFloat {
+  static constexpr bool kWide = false, kParam = false;
+  static constexpr int kFixed = 0;
+  static constexpr bool kF32 = false;
+  TFA_WIDE_BELOW(x)
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) { return Lisht::fwd(x, a); }
+  template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
+    // t = expm1(-2|x|): tanh|x| = -t / (2 + t), sech^2 x = 4 (1 + t) / (2 + t)^2
+    const P t = expm1_nonpositive(ei::pmul(k<P>(2.0), neg_abs(x)));
+    const P r = ei::pdiv(k<P>(1.0), ei::padd(k<P>(2.0), t));
+    const P th_abs = ei::pnegate(ei::pmul(t, r));
+    const P th = where(ge(x, ei::pzero(x)), th_abs, ei::pnegate(th_abs));
+    const P s2 = ei::pmul(ei::pmul(k<P>(4.0), ei::padd(k<P>(1.0), t)), ei::pmul(r, r));
+    return ei::padd(th, times(x, s2));
+  }
+};
+
 struct Snake {  // x + sin(p x)^2 / p
   static constexpr bool kWide = true, kParam = true;
   static constexpr int kFixed = 0;
   static constexpr bool kF32 = false || TFA_F32_DEFAULT;
   TFA_WIDE_BELOW(x)
   template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) {
-    const P s = ei::psin(ei::pmul(a.p, x));
+    P s, c;
+    sincos(ei::pmul(a.p, x), &s, &c);
     return where(isinf(x), x, ei::padd(x, ei::pdiv(ei::pmul(s, s), a.p)));
   }
   template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>& a, P* dp) {
     // 2 sin cos, not sin(2ax): 2ax overflows float32 for |x| > 1.7e38.
     const P fin = where(isinf(x), ei::pzero(x), x);
     const P ax = ei::pmul(a.p, fin);
-    const P s = ei::psin(ax);
-    const P c = ei::pcos(ax);
+    P s, c;
+    sincos(ax, &s, &c);
     if (dp) {
       const P sp = ei::pdiv(s, a.p);
       *dp = ei::psub(ei::pdiv(ei::pmul(ei::pmul(ei::pmul(k<P>(2.0), fin), s), c), a.p), ei::pmul(sp, sp));
@@ -391,13 +492,21 @@ struct Snake {  // x + sin(p x)^2 / p
   }
 };
 
-// name (the op's `fn` attr), functor
+// snake in float math throughout (default mode)
+struct SnakeFloat : Snake {
+  static constexpr bool kWide = false;
+};
+
+// name (the op's `fn` attr), functor. swish_beta1: swish with beta == 1 computed as silu
+// (beta x = x exactly, so float math is as accurate), differentiated as swish (a watched
+// beta gets its gradient).
 #define TFA_ACTIVATIONS(X)       \
   X(sigmoid, Sigmoid)            \
   X(tanh, Tanh)                  \
   X(mish, Mish)                  \
   X(swish, Swish)                \
   X(silu, Silu)                  \
+  X(swish_beta1, Silu)           \
   X(gelu, Gelu)                  \
   X(gelu_tanh, GeluTanh)         \
   X(hard_swish, HardSwish)       \
@@ -407,6 +516,8 @@ struct Snake {  // x + sin(p x)^2 / p
   X(celu, Celu)                  \
   X(softplus, Softplus)          \
   X(lisht, Lisht)                \
-  X(snake, Snake)
+  X(snake, Snake)                \
+  X(lisht_float, LishtFloat)     \
+  X(snake_float, SnakeFloat)
 
 }  // namespace tfa

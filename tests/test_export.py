@@ -336,7 +336,9 @@ KINDS = ["export_endpoint", "export_signature", "saved_model_endpoint", "saved_m
 @pytest.mark.parametrize("kind", KINDS)
 def test_saved_model_reloads_without_package(exported, reloaded_export, kind):
     model, x = exported["model"], exported["x"]
-    np.testing.assert_allclose(reloaded_export[f"{kind}_y"], np.asarray(model(x)), rtol=1e-6, atol=1e-7)
+    # The live model may run a float-math kernel (lisht: within 4 ulp) where the SavedModel runs
+    # the float32 composite (within 5.3 ulp): the two may differ by ~9 ulp before the next layer.
+    np.testing.assert_allclose(reloaded_export[f"{kind}_y"], np.asarray(model(x)), rtol=5e-6, atol=1e-7)
     grad = reloaded_export[f"{kind}_g"]
     assert np.all(np.isfinite(grad))
     xt = tf.constant(x)

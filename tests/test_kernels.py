@@ -318,3 +318,246 @@ def test_saved_model_loads_without_kernels(lib, tmp_path):
     env = dict(os.environ, TF_ACTIVATIONS_PURE="1", TF_CPP_MIN_LOG_LEVEL="3")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "ok" in out.stdout, out.stderr[-3000:]
+
+
+# --- every element on its own: no result may depend on its neighbours ----------------------
+_RAW_PARAMS = {"swish": 1.3, "snake": 0.8}
+_RAW_FIXED = {"elu": [0.7], "celu": [1.5]}
+_POOL = np.concatenate([np.random.default_rng(11).normal(0, 4, 40), np.random.default_rng(12).uniform(-120, 120, 20),
+                        EXTREMES, [1e30, -1e30, 1e160, -1e160, 16.0, -16.0, 1e14, -1e14, 2e19, -2e19]])
+# every SIMD tail (packets of up to 16 lanes, a pair of them), a few whole packets, and two
+# lengths that split into threaded 2048-element chunks with a tail
+_LENGTHS = list(range(1, 34)) + [64, 100, 2048 + 17, 4096 + 33]
+
+
+def _bits(a):
+    a = np.asarray(a)
+    return a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[a.itemsize])
+
+
+def _raw_args(fn):
+    fixed = _RAW_FIXED.get(fn, [])
+    return tf.constant(_RAW_PARAMS.get(fn, 1.0), tf.float64), tf.constant(fixed, tf.float64, shape=[len(fixed)])
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
+def test_an_element_does_not_depend_on_its_neighbours(lib, dtype):
+    """Bitwise: f(x[i]) and f'(x[i]) computed alone equal those computed amid random neighbours
+    (float64 snake's sin/cos used to switch reductions for a whole packet when one lane was >= 15)."""
+    rng = np.random.default_rng(13)
+    vals = tf.cast(tf.constant(_POOL), dtype)
+    dys = tf.cast(tf.constant(rng.normal(0, 1, _POOL.size)), dtype)
+    for fn in native.kernel_names():
+        p, c = _raw_args(fn)
+        alone_y = np.concatenate([lib.tfa_forward(vals[i:i + 1], p, c, fn=fn).numpy() for i in range(_POOL.size)])
+        alone_dx = np.concatenate([lib.tfa_backward(vals[i:i + 1], dys[i:i + 1], p, c, fn=fn)[0].numpy()
+                                   for i in range(_POOL.size)])
+        for n in _LENGTHS:
+            idx = tf.constant(rng.integers(0, _POOL.size, n))
+            x, dy = tf.gather(vals, idx), tf.gather(dys, idx)
+            y = lib.tfa_forward(x, p, c, fn=fn).numpy()
+            dx = lib.tfa_backward(x, dy, p, c, fn=fn)[0].numpy()
+            for got, alone, what in [(y, alone_y, "f"), (dx, alone_dx, "f'")]:
+                want = alone[idx.numpy()]
+                bad = np.flatnonzero(_bits(got) != _bits(want))
+                assert bad.size == 0, (f"{fn} {what} at x={_POOL[idx.numpy()[bad[0]]]!r} in a length-{n} "
+                                       f"{dtype.name} tensor: {got[bad[0]]!r}, alone {want[bad[0]]!r}")
+
+
+# --- second derivatives against closed forms, over the whole grid including the far tails -----
+def _sig(z):
+    return 0.5 * (1.0 + np.tanh(0.5 * z))
+
+
+def _sig_slope(z):
+    e = np.exp(-np.abs(z))
+    return e / (1.0 + e) ** 2
+
+
+def _sech2(z):
+    e = np.exp(-2.0 * np.abs(z))
+    return 4.0 * e / (1.0 + e) ** 2
+
+
+def _zero_where_zero(factor, rest):
+    """factor * rest with 0 where factor is 0 (the limit, as rest overflows more slowly)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(factor == 0.0, 0.0, factor * rest)
+
+
+def _swish2(x, beta):
+    z = beta * x
+    return _zero_where_zero(beta * _sig_slope(z), 2.0 - z * np.tanh(0.5 * z))
+
+
+def _mish2(x):
+    u = _sig(-x)  # exp(-softplus(x))
+    s, t, sech2 = _sig(x), (1.0 - u * u) / (1.0 + u * u), 4.0 * u * u / (1.0 + u * u) ** 2
+    return _zero_where_zero(sech2 * s, 2.0 + x * (u - 2.0 * t * s))
+
+
+def _gelu_tanh2(x):
+    c, a = np.sqrt(2.0 / np.pi), 0.044715
+    with np.errstate(over="ignore"):
+        z = 2.0 * c * (x + a * x ** 3)
+        du, d2u = c * (1.0 + 3.0 * a * x * x), 6.0 * c * a * x
+        rest = 4.0 * du - x * (2.0 * du) ** 2 * np.tanh(0.5 * z) + 2.0 * x * d2u
+    return _zero_where_zero(_sig_slope(z), rest)
+
+
+def _elu_like(x, below):
+    return np.where(x > 0, 0.0, below(np.minimum(x, 0.0)))
+
+
+_SELU_SCALE, _SELU_ALPHA = 1.0507009873554804934, 1.6732632423543772848
+# name, params, f''(x) in float64 given x (and, for snake, a x rounded as the dtype rounds it)
+SECOND = [
+    ("sigmoid", {}, lambda x: -_sig_slope(x) * np.tanh(0.5 * x)),
+    ("tanh", {}, lambda x: -2.0 * np.tanh(x) * _sech2(x)),
+    ("mish", {}, _mish2),
+    ("swish", {"beta": 1.0}, lambda x: _swish2(x, 1.0)),
+    ("swish", {"beta": 1.5}, lambda x: _swish2(x, 1.5)),
+    ("silu", {}, lambda x: _swish2(x, 1.0)),
+    ("gelu", {}, lambda x: _zero_where_zero(np.exp(-0.5 * np.minimum(x * x, 1e300)) / np.sqrt(2 * np.pi),
+                                            2.0 - np.minimum(x * x, 1e300))),
+    ("gelu", {"approximate": True}, _gelu_tanh2),
+    ("hard_swish", {}, lambda x: np.where(np.abs(x) < 3, 1.0 / 3.0, 0.0)),
+    ("hard_sigmoid", {}, lambda x: np.zeros_like(x)),
+    ("elu", {"alpha": 0.7}, lambda x: _elu_like(x, lambda v: 0.7 * np.exp(v))),
+    ("selu", {}, lambda x: _elu_like(x, lambda v: _SELU_SCALE * _SELU_ALPHA * np.exp(v))),
+    ("celu", {"alpha": 1.5}, lambda x: _elu_like(x, lambda v: np.exp(v / 1.5) / 1.5)),
+    ("softplus", {}, _sig_slope),
+    ("lisht", {}, lambda x: _zero_where_zero(2.0 * _sech2(x), 1.0 - x * np.tanh(x))),
+    ("snake", {"frequency": 1.0}, None),
+    ("snake", {"frequency": 0.8}, None),
+]
+_KINKS = {"hard_swish": (-3.0, 3.0), "hard_sigmoid": (-3.0, 3.0), "elu": (0.0,), "selu": (0.0,), "celu": (0.0,)}
+
+
+def _grid(dtype):
+    tails = np.geomspace(1e-30, 3.4e38, 70)
+    if dtype == tf.float64:
+        tails = np.concatenate([tails, np.geomspace(1e-300, 1e300, 60), [1e160, 1.7e308]])
+    x = np.concatenate([np.linspace(-40, 40, 1601), tails, -tails, [1.9e19, -1.9e19, 1e30, -1e30, 3e38, -3e38]])
+    return x.astype(dtype.as_numpy_dtype)
+
+
+def _snake2(x, a, dtype):
+    ax = (np.asarray(a, dtype.as_numpy_dtype) * x).astype(np.float64)  # the product as the dtype rounds it
+    a = float(np.asarray(a, dtype.as_numpy_dtype))
+    return 2.0 * a * (np.cos(ax) ** 2 - np.sin(ax) ** 2)
+
+
+@pytest.mark.parametrize("path", ["kernel", "pure"])
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=lambda d: d.name)
+@pytest.mark.parametrize("name,kw,f2", SECOND, ids=[n + "".join(f"-{k}={v}" for k, v in kw.items())
+                                                    for n, kw, _ in SECOND])
+def test_second_derivative_matches_closed_form_to_the_far_tails(lib, name, kw, f2, dtype, path):
+    x = _grid(dtype)
+    x = x[~np.isin(x, _KINKS.get(name, ()))]
+    xt = tf.constant(x)
+    fn = getattr(tfa, name)
+
+    def hessian_diagonal():
+        with tf.GradientTape() as outer:
+            outer.watch(xt)
+            with tf.GradientTape() as inner:
+                inner.watch(xt)
+                y = fn(xt, **kw)
+            g = inner.gradient(y, xt)
+        return outer.gradient(g, xt, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+    if path == "pure":
+        with native.disabled():
+            h = hessian_diagonal()
+    else:
+        h = hessian_diagonal()
+    x64 = x.astype(np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):  # inf / NaN intermediates are masked
+        want = _snake2(x, kw["frequency"], dtype) if name == "snake" else f2(x64)
+    assert np.isfinite(want).all()
+    # float32 second derivatives come from float32 first derivatives: absolute error ~ eps * |terms|
+    rtol, atol = (2e-4, 2e-5) if dtype == tf.float32 else (1e-9, 1e-12)
+    _close(h, tf.constant(want), rtol, atol)
+
+
+_DTYPE_TINY = {tf.bfloat16: 1.1754943508222875e-38, tf.float32: 1.1754943508222875e-38, tf.float64: 2.2250738585072014e-308}
+
+
+@pytest.mark.parametrize("path", ["kernel", "pure"])
+@pytest.mark.parametrize("dtype,alpha", [(tf.float16, 6.1e4), (tf.bfloat16, 3.3e38), (tf.float32, 3.4e38),
+                                         (tf.float32, 1.2e-38), (tf.float64, 1e300), (tf.float64, 1e-300)],
+                         ids=lambda v: v.name if isinstance(v, tf.DType) else f"{v:g}")
+def test_celu_and_elu_with_extreme_accepted_alpha(lib, dtype, alpha, path):
+    """celu: alpha expm1(x / alpha) is ~x where x / alpha is tiny, also where x / alpha is
+    subnormal and flushed to 0 (both paths gave 0 for alpha near the dtype's maximum)."""
+    x64 = np.array([0.0, -1e-30, -1e-6, -1.0, -3.0, -50.0, -1e4, 2.0])
+    x = tf.cast(tf.constant(x64), dtype)
+    xr = np.asarray(tf.cast(x, tf.float64))  # as the dtype holds it
+
+    def run():
+        with tf.GradientTape(persistent=True) as tape:
+            tape.watch(x)
+            ys = tfa.celu(x, alpha=alpha), tfa.elu(x, alpha=alpha)
+        return [v for y in ys for v in (y, tape.gradient(y, x))]
+
+    if path == "pure":
+        with native.disabled():
+            got = run()
+    else:
+        got = run()
+    z = np.minimum(xr / alpha, 0.0)
+    # alpha expm1(z) by its series where z is tiny (libm's expm1 flushes subnormal z to 0)
+    celu_neg = np.where(np.abs(z) < 1e-8, xr * (1.0 + 0.5 * z), alpha * np.expm1(z))
+    want = [np.where(xr > 0, xr, celu_neg), np.where(xr > 0, 1.0, np.exp(z)),
+            np.where(xr > 0, xr, alpha * np.expm1(np.minimum(xr, 0))),
+            np.where(xr > 0, 1.0, alpha * np.exp(np.minimum(xr, 0)))]
+    rtol = {tf.float16: 2e-3, tf.bfloat16: 1.6e-2, tf.float32: 1e-6, tf.float64: 1e-14}[dtype]
+    tiny = float(np.finfo(np.float16).tiny) if dtype == tf.float16 else float(_DTYPE_TINY[dtype])
+    for g, w in zip(got, want):
+        _close(g, tf.constant(w), rtol, tiny)  # below the normal range a result may flush to 0
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
+@pytest.mark.parametrize("name,kw", [("lisht", {}), ("snake", {"frequency": 0.8}), ("snake", {"frequency": 1.0})])
+def test_default_mode_float_variants_within_4_ulp(lib, name, kw, dtype):
+    """lisht and snake run float-math kernels outside exact mode: forward within 4 ulp of the
+    float64 result (normal outputs) and gradients within the backward tolerance, every dtype."""
+    fn = getattr(tfa, name)
+    rng = np.random.default_rng(17)
+    x64 = np.concatenate([rng.normal(0, 3, 20_000), rng.uniform(-110, 110, 10_000),
+                          np.geomspace(1e-30, 1e30, 2000), -np.geomspace(1e-30, 1e30, 2000), EXTREMES])
+    x = tf.cast(tf.constant(x64), dtype)
+    dy = tf.cast(tf.constant(np.cos(np.arange(x64.size))), dtype)
+    with tfa.exact(False):
+        y, g = _value_and_grad(fn, x, kw, dy)
+    with native.disabled():  # exact mode (the fixture): the float64 composite
+        ref = fn(tf.cast(x, tf.float64), **kw)
+    with tfa.exact(False), native.disabled():  # gradients: the composite in x's dtype, whose
+        _, gref = _value_and_grad(fn, x, kw, dy)  # frequency x rounds as the kernel's does
+    assert y.dtype == dtype
+    if dtype == tf.float32:
+        yv, rv = y.numpy().astype(np.float64), ref.numpy()
+        normal = np.abs(rv) >= np.finfo(np.float32).smallest_normal
+        ulp = np.spacing(np.abs(rv[normal]).astype(np.float32)).astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            err = np.where(yv[normal] == rv[normal], 0.0, np.abs(yv[normal] - rv[normal]) / ulp)
+        limit = 4.0 if kw.get("frequency", 1.0) == 1.0 else 64.0  # the float32 input path rounds 0.8
+        assert err.max() <= limit, f"{err.max():.2f} ulp at x={x64[normal][err.argmax()]}"
+    else:
+        _close(y, ref, *_FWD_TOL[dtype])
+    _close(g, gref, *_BWD_TOL[dtype])
+
+
+def test_swish_with_a_watched_constant_beta_of_one_gets_its_gradient(lib):
+    """beta == 1 runs silu's forward; a tape watching that constant still gets d/dbeta."""
+    x64 = np.linspace(-12.0, 12.0, 97)
+    x, beta = tf.constant(x64, tf.float32), tf.constant(1.0)
+    with tfa.exact(False):
+        with tf.GradientTape() as tape:
+            tape.watch(beta)
+            y = tfa.swish(x, beta)
+        g = tape.gradient(y, beta)
+    assert _uses_kernel(tf.function(lambda x: tfa.swish(x, tf.constant(1.0))), x)
+    s = 1.0 / (1.0 + np.exp(-x64))
+    _close(g, tf.constant(np.sum(x64 * x64 * s * (1.0 - s))), 1e-5, 0)

@@ -108,9 +108,14 @@ def normal_tail_series(x):
 
 
 def times(a, b):
-    """a * b, where b == 0 gives 0 even for infinite a (limits like x*sigmoid(x))."""
-    product = a * b
-    return tf.where(b == 0.0, tf.zeros_like(product), product)
+    """a * b, where b == 0 gives 0 even for infinite a (limits like x*sigmoid(x)).
+
+    a is zeroed there before the product, not only the product after it: the gradient of
+    the unused branch is 0 * a, NaN for an infinite a (a second derivative of swish
+    where beta * x overflows)."""
+    zero = b == 0.0
+    product = tf.where(zero, tf.zeros_like(a), a) * b
+    return tf.where(zero, tf.zeros_like(product), product)
 
 
 def step(condition, like):

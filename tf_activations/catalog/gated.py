@@ -50,8 +50,18 @@ def _mish_derivative(x):
     return tf.where(x > _MISH_LINEAR_ABOVE, tf.ones_like(x), gate + m.times(x, slope))
 
 
+# Beyond this |x| every Gaussian factor below is exactly 0 in float64 and each tanh-gelu
+# gate exactly 0 or 1. Clipping there changes no value but keeps x^2 and x^3 finite, whose
+# gradients (2x, 3x^2) would otherwise be inf times a zero upstream: NaN second derivatives.
+_GAUSS_FLAT = 1e3
+
+
+def _flat_beyond(x):
+    return tf.clip_by_value(x, -_GAUSS_FLAT, _GAUSS_FLAT)
+
+
 def _gaussian_pdf(x):
-    return _INV_SQRT_2PI * tf.exp(-0.5 * tf.square(x))
+    return _INV_SQRT_2PI * tf.exp(-0.5 * tf.square(_flat_beyond(x)))
 
 
 def _tail_start(x):
@@ -63,7 +73,7 @@ def _tail_start(x):
 
 def _gaussian_halves(x):
     """phi(x) = c * g * g, g = exp(-x^2 / 4): each factor stays normal longer than phi."""
-    return _INV_SQRT_2PI, tf.exp(-0.25 * tf.square(x))
+    return _INV_SQRT_2PI, tf.exp(-0.25 * tf.square(_flat_beyond(x)))
 
 
 def _gelu(x, approximate):
@@ -72,7 +82,7 @@ def _gelu(x, approximate):
         return m.times_sigmoid(x, 2.0 * _tanh_gelu_u(x))
     # erfc, not 1 + erf: 1 + erf(x) cancels for x << 0.
     in_tail = x < _tail_start(x)
-    t = tf.where(in_tail, x, tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
+    t = tf.where(in_tail, _flat_beyond(x), tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
     c, g = _gaussian_halves(t)
     # x Phi(x) = x phi(x) S(x) / |x| = -S(x) phi(x) for x < 0
     tail = -(m.normal_tail_series(t) * c * g) * g
@@ -82,16 +92,18 @@ def _gelu(x, approximate):
 def _tanh_gelu_u(x):
     # x * x * x, not pow: pow costs 8x here. The cube only reaches inf where
     # the gate is already exactly 0 or 1.
+    x = _flat_beyond(x)
     return _TANH_GELU_C * (x + _TANH_GELU_A * (x * x * x))
 
 
 def _gelu_derivative(x, approximate):
     if approximate:
         z = 2.0 * _tanh_gelu_u(x)
-        dz = 2.0 * _TANH_GELU_C * (1.0 + 3.0 * _TANH_GELU_A * tf.square(x))
-        return m.sigmoid_plus_times_slope(x * dz, z)
+        xc = _flat_beyond(x)  # where the slope is non-zero, xc is x
+        dz = 2.0 * _TANH_GELU_C * (1.0 + 3.0 * _TANH_GELU_A * tf.square(xc))
+        return m.sigmoid_plus_times_slope(xc * dz, z)
     in_tail = x < _tail_start(x)
-    t = tf.where(in_tail, x, tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
+    t = tf.where(in_tail, _flat_beyond(x), tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
     c, g = _gaussian_halves(t)
     # Phi(x) + x phi(x) = phi(x) (x + S(x) / |x|) = phi(x) (x - S(x) / x) for x < 0
     tail = m.times(((t - m.normal_tail_series(t) / t) * c) * g, g)

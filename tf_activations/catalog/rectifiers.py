@@ -1,5 +1,6 @@
 """Rectifiers: identity for large positive x, something cheaper or smoother below."""
 
+import numpy as np
 import tensorflow as tf
 
 from tf_activations._spec import Activation, Param, claim
@@ -37,6 +38,14 @@ def _exp_below_zero(x):
 
 def _expm1_below_zero(x):
     return tf.math.expm1(tf.minimum(x, 0.0))
+
+
+def _celu(x, alpha):
+    # alpha expm1(x / alpha) is x to within half an ulp once |x / alpha| < eps; there x / alpha
+    # may also be subnormal (alpha near the dtype's maximum) and flush to 0, giving 0, not x.
+    z = x / alpha
+    near_zero = tf.abs(z) < np.finfo(x.dtype.as_numpy_dtype).eps
+    return tf.where(x > 0.0, x, tf.where(near_zero, x, alpha * _expm1_below_zero(z)))
 
 
 def _leaky_relu_kernel(x, negative_slope):
@@ -228,7 +237,7 @@ ACTIVATIONS = [
         derivative_formula="1 for x > 0, exp(x / alpha) otherwise",
         output_range="[-alpha, inf)",
         reference="Barron, 'Continuously Differentiable Exponential Linear Units', arXiv:1704.07483, 2017",
-        forward=lambda x, alpha: tf.where(x > 0.0, x, alpha * _expm1_below_zero(x / alpha)),
+        forward=_celu,
         derivative=lambda x, alpha: tf.where(x > 0.0, tf.ones_like(x), _exp_below_zero(x / alpha)),
         params=(Param("alpha", 1.0, "Negative saturation level and scale.", low=0.0, low_inclusive=False),),
         bounded_below=True,

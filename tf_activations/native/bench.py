@@ -2,6 +2,7 @@
 
     python -m tf_activations bench [--sizes 16,20,24] [--activations mish,gelu] [--quick]
     python -m tf_activations bench --kernels [--no-memory]   # kernels vs pure TF, XLA, Keras, torch
+    python -m tf_activations bench --model [--models ...]    # a Keras training step (train_bench.py)
 
 The default table ("takeover") times, for every name Keras 3 also has,
 ``tf_activations.NAME`` against ``keras.activations.NAME`` on each path a user
@@ -135,6 +136,8 @@ TAKEOVER = {
     "tanh_shrink": {}, "softmax": {"axis": -1}, "log_softmax": {"axis": -1}, "glu": {"axis": -1},
 }
 _SQRT_2_OVER_PI = 0.7978845608028654
+# the eager per-call table's default rows: every dispatched kernel name and some Keras-path ones
+EAGER_NAMES = ("mish", "swish", "silu", "celu", "gelu", "elu", "relu", "sigmoid", "hard_swish", "softplus")
 
 # The plain float32 formula a user would write instead of each kernel name.
 PLAIN = {
@@ -295,6 +298,44 @@ def takeover(sizes, names, quick=False, out=sys.stdout):
     return ratios
 
 
+EAGER_SIZES = (8, 10, 12)
+
+
+def eager_overhead(names, sizes=EAGER_SIZES, quick=False, out=sys.stdout):
+    """Per-call cost on small tensors, eager: ours / Keras' function, forward alone and
+    forward+backward (a tape, y and dx returned); returns {(name, log2, "fwd"|"fb"): ratio}."""
+    import tensorflow as tf
+
+    import tf_activations as tfa
+    from tf_activations._registry import KERAS_FUNCTIONS
+
+    print("\neager per-call cost on small tensors, ours / Keras' function (median us of Keras in "
+          "brackets), round-robin; default mode", file=out)
+    print(f"{'activation':<13}" + "".join(f"{'2^' + str(s) + ' fwd':>16}{'fb':>8}" for s in sizes), file=out)
+    ratios = {}
+    for name in names:
+        kwargs = TAKEOVER[name]
+        fname = "gelu" if name == "gelu_tanh" else name
+        ours_fn, keras_fn = getattr(tfa, fname), KERAS_FUNCTIONS[fname]
+        cells = []
+        for log2 in sizes:
+            x = tf.random.stateless_normal([1 << (log2 - 6), 64], seed=[1, 2]) * 3
+            plain_call = all(ours_fn.spec.defaults.get(k) == v for k, v in kwargs.items())  # f(x), the commonest
+            fns = {"ours": ours_fn if plain_call else (lambda x, f=ours_fn: f(x, **kwargs)),
+                   "keras": keras_fn if plain_call else (lambda x, f=keras_fn: f(x, **kwargs))}
+            thunks = {}
+            for who, f in fns.items():
+                thunks[(who, "fwd")] = lambda f=f: f(x)
+                thunks[(who, "fb")] = _eager_both(f, x, tf.ones_like(f(x)))
+            us = {k: v * 1e3 for k, v in _interleaved_medians(thunks, 60 if quick else 200).items()}
+            for part in ("fwd", "fb"):
+                ratios[(name, log2, part)] = us[("ours", part)] / us[("keras", part)]
+            cells.append(f"{ratios[(name, log2, 'fwd')]:>8.2f}({us[('keras', 'fwd')]:>4.0f})"
+                         f"{ratios[(name, log2, 'fb')]:>8.2f}")
+        print(f"{name:<13}" + "".join(cells), file=out, flush=True)
+    return ratios
+
+
 def _measure_torch(fn, n, repeats):
     import torch
 
@@ -355,6 +396,11 @@ def _fmt(v):
     return "-" if v is None else (f"{v:.2f}" if v < 100 else f"{v:.0f}")
 
 
+def _best_baseline(res):
+    """The fastest fwd+bwd of the plain formula (graph, XLA) and Keras' function."""
+    return min(res[p][1] for p in ("graph", "xla", "keras") if res.get(p))
+
+
 def run(sizes, names, quick=False, out=sys.stdout):
     import tensorflow as tf
 
@@ -375,7 +421,7 @@ def run(sizes, names, quick=False, out=sys.stdout):
     torch_times = _torch_times(sizes, names, quick)  # before TF starts its thread pools' work
     rows = []
     header = (f"{'activation':<13}{'N':>5} {'kernel':>13} {'graph':>13} {'xla':>13} {'keras':>13} "
-              f"{'torch':>13} {'copy':>11} {'pure/k':>7} {'keras/k':>8} {'k/torch':>8}")
+              f"{'torch':>13} {'copy':>11} {'pure/k':>7} {'keras/k':>8} {'k/torch':>8} {'k/best':>7}")
     print(header, file=out)
     for log2 in sizes:
         n = 1 << log2
@@ -411,11 +457,13 @@ def run(sizes, names, quick=False, out=sys.stdout):
             line = (f"{name:<13}{'2^' + str(log2):>5} " + " ".join(f"{c:>13}" for c in cols) +
                     f" {_fmt(copy[0]) + '/' + _fmt(copy[1]):>11} {ratio(best_pure, k and k[1]):>7} "
                     f"{ratio(res['keras'] and res['keras'][1], k and k[1]):>8} "
-                    f"{ratio(k and k[1], res['torch'] and res['torch'][1]):>8}")
+                    f"{ratio(k and k[1], res['torch'] and res['torch'][1]):>8} "
+                    f"{ratio(k and k[1], _best_baseline(res)):>7}")
             print(line, file=out, flush=True)
             rows.append((name, log2, res, copy))
     print("pure/k = best plain-formula fb (graph or xla) / kernel fb; keras/k = Keras fb / kernel fb "
-          "(> 1: kernel faster); k/torch = kernel fb / torch fb (< 1.25 is the goal)", file=out)
+          "(> 1: kernel faster); k/torch = kernel fb / torch fb; k/best = kernel fb / the fastest of "
+          "graph, xla and keras fb (issue 10's bar: <= 1)", file=out)
     return rows
 
 
@@ -480,6 +528,12 @@ def memory(names, out=sys.stdout):
 
 
 def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--model" in argv:  # the training-step benchmark has its own options
+        from tf_activations.native import train_bench
+
+        argv.remove("--model")
+        return train_bench.main(argv)
     parser = argparse.ArgumentParser(prog="python -m tf_activations bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default=None, help="log2 sizes, comma separated (default 16,20,24)")
@@ -490,6 +544,9 @@ def main(argv=None) -> int:
     parser.add_argument("--kernels", action="store_true",
                         help="the kernel table (kernel vs pure graph, XLA, Keras, torch, a copy) and memory")
     parser.add_argument("--no-memory", action="store_true", help="with --kernels: skip the training-step memory table")
+    parser.add_argument("--eager", action="store_true",
+                        help="only the eager per-call table (small tensors, 2^8-2^12; also printed after "
+                             "the default table)")
     parser.add_argument("--memory-activations", default="mish,gelu,swish",
                         help="with --kernels: activations for the memory table")
     args = parser.parse_args(argv)
@@ -500,7 +557,10 @@ def main(argv=None) -> int:
     if unknown:
         parser.error(f"unknown activations {unknown}; choose from {list(table)}")
     if not args.kernels:
-        takeover(sizes, names, quick=args.quick)
+        if not args.eager:
+            takeover(sizes, names, quick=args.quick)
+        eager_overhead([n for n in names if n not in ("softmax", "log_softmax", "glu")] if args.activations
+                       else EAGER_NAMES, quick=args.quick)
         return 0
     run(sizes, names, quick=args.quick)
     if not args.no_memory:

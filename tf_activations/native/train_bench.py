@@ -1,0 +1,219 @@
+"""What a user feels: one Keras training step with Keras' activations vs this package's.
+
+    python -m tf_activations bench --model [--models mlp256,mlp1024,conv64] [--activations mish,silu,gelu,elu,relu]
+                                           [--rounds 15] [--no-memory]
+    python benchmarks/train_step.py ...   (the same)
+
+For each model and activation three otherwise identical models (same seed, same weights)
+are trained side by side in one process:
+
+* ``keras``:   Keras' own activation function (captured before this package takes over
+  Keras' names);
+* ``ours``:    ``tf_activations.NAME`` in the default mode, kernels dispatched where built
+  and chosen (``k`` after the ratio: the traced step runs a fused kernel);
+* ``pure``:    the same, traced inside :func:`tf_activations.native.disabled` (no kernels).
+
+Each step is a ``tf.function`` (forward, loss, gradients, Adam update), timed round-robin
+in a shuffled order (see ``bench._interleaved_medians``); the table prints the median step
+time of Keras and ours / Keras for both of ours; rows where ours is Keras' own function
+(no ``k``) show the run's noise. Peak memory is the rise of the resident set's high-water
+mark (VmHWM, reset through /proc/self/clear_refs) during the first full-batch step after a
+warm-up on 8 rows, one fresh process per cell (TF's allocator keeps what a step used).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import subprocess
+import sys
+
+MODELS = {  # name -> (builder, batch)
+    "mlp256": ("mlp", 256),
+    "mlp1024": ("mlp", 1024),
+    "conv64": ("conv", 64),
+}
+ACTIVATIONS = ("mish", "silu", "gelu", "elu", "relu")
+VARIANTS = ("keras", "ours", "pure")
+
+
+def _build(kind, activation, seed=0):
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    layers = keras.layers
+    if kind == "mlp":  # MNIST-like: 784 inputs, 4 x Dense(512), 10 classes
+        inputs = keras.Input((784,))
+        h = inputs
+        for _ in range(4):
+            h = layers.Dense(512, activation=activation)(h)
+    else:  # CIFAR-like: 32x32x3, two conv blocks, a dense head
+        inputs = keras.Input((32, 32, 3))
+        h = layers.Conv2D(32, 3, padding="same", activation=activation)(inputs)
+        h = layers.MaxPooling2D()(h)
+        h = layers.Conv2D(64, 3, padding="same", activation=activation)(h)
+        h = layers.MaxPooling2D()(h)
+        h = layers.Flatten()(h)
+        h = layers.Dense(256, activation=activation)(h)
+    return keras.Model(inputs, layers.Dense(10)(h))
+
+
+def _data(kind, batch):
+    import tensorflow as tf
+
+    shape = [batch, 784] if kind == "mlp" else [batch, 32, 32, 3]
+    x = tf.random.stateless_normal(shape, seed=[1, 2])
+    labels = tf.random.stateless_uniform([batch], seed=[3, 4], maxval=10, dtype=tf.int32)
+    return x, labels
+
+
+def _activation(name, variant):
+    from tf_activations._registry import FUNCTIONS, KERAS_FUNCTIONS
+
+    return KERAS_FUNCTIONS[name] if variant == "keras" else FUNCTIONS[name]
+
+
+def _step(kind, name, variant, x, labels, signature=None):
+    """A traced training step (the kernel choice is made while tracing, so trace here)."""
+    import keras
+    import tensorflow as tf
+
+    from tf_activations import native
+
+    model = _build(kind, _activation(name, variant))
+    opt = keras.optimizers.Adam(1e-3)
+
+    @tf.function(input_signature=signature)
+    def step(x, labels):
+        with tf.GradientTape() as tape:
+            logits = model(x, training=True)
+            loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(labels, logits))
+        grads = tape.gradient(loss, model.trainable_variables)
+        opt.apply_gradients(zip(grads, model.trainable_variables))
+        return loss
+
+    with (native.disabled() if variant == "pure" else contextlib.nullcontext()):
+        graph = step.get_concrete_function(x, labels).graph
+        step(x, labels)  # creates the optimizer's slots
+    return (lambda: step(x, labels)), _runs_kernel(graph), step
+
+
+def _runs_kernel(graph):
+    if any(op.type == "TfaForward" for op in graph.get_operations()):
+        return True
+    return any(n.op == "TfaForward" for f in graph.as_graph_def().library.function for n in f.node_def)
+
+
+def timing(models, names, rounds, out=sys.stdout):
+    """Median step ms per (model, activation, variant), round-robin per model; returns them."""
+    from tf_activations.native import bench
+
+    results = {}
+    for model in models:
+        kind, batch = MODELS[model]
+        x, labels = _data(kind, batch)
+        thunks, kernel = {}, {}
+        for name in names:
+            for variant in VARIANTS:
+                thunks[(name, variant)], kernel[(name, variant)], _ = _step(kind, name, variant, x, labels)
+        ms = bench._interleaved_medians(thunks, rounds)
+        for name in names:
+            keras_ms = ms[(name, "keras")]
+            cells = [f"{keras_ms:>9.2f}"]
+            for variant in ("ours", "pure"):
+                r = ms[(name, variant)] / keras_ms
+                mark = "k" if kernel[(name, variant)] else " "
+                cells.append(f"{r:>8.2f}{mark}")
+                results[(model, name, variant)] = r
+            print(f"{model:<9}{batch:>6}  {name:<6}" + "".join(cells), file=out, flush=True)
+    return results
+
+
+_MEM_CHILD = r"""
+import sys
+from tf_activations.native import train_bench as tb
+print(tb._memory_here(*sys.argv[1:4]))
+"""
+
+
+def _status_mib(key):
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith(key):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _memory_here(model, name, variant):
+    """In a fresh process: the VmHWM rise (MiB) during the first full-batch step, after a
+    traced warm-up step on 8 rows (TF's allocator keeps what a step used, so only a fresh
+    process shows a step's peak)."""
+    import tensorflow as tf
+
+    kind, batch = MODELS[model]
+    x, labels = _data(kind, batch)
+    signature = [tf.TensorSpec([None] + x.shape[1:], x.dtype), tf.TensorSpec([None], labels.dtype)]
+    _, _, step = _step(kind, name, variant, x[:8], labels[:8], signature)
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # resets VmHWM to the current resident set
+    base = _status_mib("VmRSS")
+    step(x, labels)
+    return f"{_status_mib('VmHWM') - base:.1f}"
+
+
+def memory(models, names, out=sys.stdout):
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=os.pathsep.join([package_root, os.environ.get("PYTHONPATH", "")]))
+    print("\npeak memory rise during one training step, MiB (VmHWM above the resident set after a "
+          "warm-up step on 8 rows; one fresh process per cell)", file=out)
+    print(f"{'model':<9}{'batch':>6}  {'act':<6}{'keras':>9}{'ours':>9}{'pure':>9}", file=out)
+    for model in models:
+        for name in names:
+            cells = []
+            for variant in VARIANTS:
+                r = subprocess.run([sys.executable, "-c", _MEM_CHILD, model, name, variant], env=env,
+                                   capture_output=True, text=True)
+                ok = r.returncode == 0 and r.stdout.strip()
+                cells.append(r.stdout.strip().splitlines()[-1] if ok else "err")
+            print(f"{model:<9}{MODELS[model][1]:>6}  {name:<6}" + "".join(f"{c:>9}" for c in cells),
+                  file=out, flush=True)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tf_activations bench --model", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--models", default=",".join(MODELS), help=f"comma separated, from {list(MODELS)}")
+    parser.add_argument("--activations", default=",".join(ACTIVATIONS),
+                        help="comma separated names Keras also has")
+    parser.add_argument("--rounds", type=int, default=15, help="timed steps per variant (default 15)")
+    parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory table")
+    parser.add_argument("--memory-models", default="mlp1024,conv64", help="models for the memory table")
+    parser.add_argument("--memory-activations", default="mish,silu", help="activations for the memory table")
+    args = parser.parse_args(argv)
+    from tf_activations import native
+    from tf_activations._registry import KERAS_FUNCTIONS
+
+    models = args.models.split(",")
+    names = args.activations.split(",")
+    models_all = models + args.memory_models.split(",")
+    if any(m not in MODELS for m in models_all):
+        parser.error(f"unknown models {[m for m in models_all if m not in MODELS]}; choose from {list(MODELS)}")
+    names_all = names + args.memory_activations.split(",")
+    if any(n not in KERAS_FUNCTIONS for n in names_all):
+        parser.error(f"no Keras function for {[n for n in names_all if n not in KERAS_FUNCTIONS]}")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    print(f"kernels: {native.library_path() if native.available() else 'not built or disabled'}")
+    print("training step (forward, softmax cross-entropy, gradients, Adam), float32, median ms of Keras; "
+          "ours/keras and pure/keras (k: the step runs a fused kernel); < 1: faster than Keras")
+    print(f"{'model':<9}{'batch':>6}  {'act':<6}{'keras ms':>9}{'ours':>9}{'pure':>9}")
+    timing(models, names, args.rounds)
+    if not args.no_memory:
+        memory(args.memory_models.split(","), args.memory_activations.split(","))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
