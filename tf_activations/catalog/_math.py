@@ -65,7 +65,10 @@ def sigmoid_plus_times_slope(a, z):
     """
     h = tf.exp(0.5 * neg_abs(z))
     e = h * h
-    below = times(times(1.0 + a / (1.0 + e), h), h) / (1.0 + e)
+    # a only where this branch is used and h > 0: an infinite a (swish at beta x = -inf)
+    # would make d(a / (1 + e))/de infinite, times a zero upstream: a NaN second derivative.
+    a_below = tf.where((z < 0) & (h > 0), a, tf.zeros_like(a))
+    below = times(times(1.0 + a_below / (1.0 + e), h), h) / (1.0 + e)
     return tf.where(z >= 0, 1.0 / (1.0 + e) + times_sigmoid_slope(a, z), below)
 
 
