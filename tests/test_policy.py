@@ -112,6 +112,48 @@ def test_exact_mode_is_more_accurate_where_keras_is_not():
     assert keras_error[1] == 1.0  # Keras' value there is 0
 
 
+def test_eager_fast_path_follows_every_way_of_asking_for_exact_mode():
+    """f(x) in eager skips the per-thread lookups only while no override is open anywhere."""
+    import threading
+
+    x = tf.constant([-1e-7, -1.0], tf.float32)
+    exact_softsign = x.numpy().astype(np.float64) / (1 + np.abs(x.numpy().astype(np.float64)))
+    keras_value = KERAS_FUNCTIONS["gelu"](tf.constant([-13.1])).numpy()
+    assert keras_value[0] == 0.0  # what the default (Keras' gelu) gives there
+
+    def gelu_at_minus_13():
+        return ta.gelu(tf.constant([-13.1])).numpy()[0]
+
+    assert gelu_at_minus_13() == 0.0
+    ta.set_exact(True)
+    try:
+        assert gelu_at_minus_13() != 0.0
+        with ta.exact(False):
+            assert gelu_at_minus_13() == 0.0
+    finally:
+        ta.set_exact(False)
+    assert gelu_at_minus_13() == 0.0
+    opened, release = threading.Event(), threading.Event()
+
+    def other_thread():
+        with ta.exact():
+            opened.set()
+            release.wait(10)
+
+    worker = threading.Thread(target=other_thread)
+    worker.start()
+    opened.wait(10)
+    try:
+        assert gelu_at_minus_13() == 0.0  # another thread's exact() is not this thread's
+        with ta.exact():
+            assert gelu_at_minus_13() != 0.0
+            np.testing.assert_allclose(ta.softsign(x).numpy(), exact_softsign, rtol=1e-7)
+    finally:
+        release.set()
+        worker.join()
+    assert gelu_at_minus_13() == 0.0
+
+
 def test_environment_variable_sets_exact_mode():
     code = textwrap.dedent("""
         import tensorflow as tf, tf_activations as ta

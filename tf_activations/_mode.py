@@ -27,6 +27,31 @@ import threading
 _state = threading.local()
 _global = {"exact": os.environ.get("TF_ACTIVATIONS_EXACT", "").strip().lower() in ("1", "true", "yes", "on")}
 
+# True while the whole process is in the default mode: no exact() or other override block is
+# open in any thread and set_exact is off. The eager fast path reads this one item instead of
+# two thread-local lookups (0.3 us each, 5-10% of a Keras call on 2^8 elements).
+DEFAULT_EVERYWHERE = [not _global["exact"]]
+_open_overrides = [0]
+_overrides_lock = threading.Lock()
+
+
+def _refresh() -> None:
+    DEFAULT_EVERYWHERE[0] = not _global["exact"] and not _open_overrides[0]
+
+
+@contextlib.contextmanager
+def override():
+    """Marks a block that may change what a call runs (exact(), native.every_kernel())."""
+    with _overrides_lock:
+        _open_overrides[0] += 1
+        _refresh()
+    try:
+        yield
+    finally:
+        with _overrides_lock:
+            _open_overrides[0] -= 1
+            _refresh()
+
 
 def is_exact() -> bool:
     """True inside :func:`exact` or after ``set_exact(True)`` (or TF_ACTIVATIONS_EXACT=1)."""
@@ -38,7 +63,9 @@ def set_exact(enabled: bool = True) -> None:
     """Sets the process-wide mode (a :func:`exact` block still overrides it in its thread)."""
     if not isinstance(enabled, bool):
         raise TypeError(f"set_exact() expects enabled to be a bool; got {enabled!r}")
-    _global["exact"] = enabled
+    with _overrides_lock:
+        _global["exact"] = enabled
+        _refresh()
 
 
 @contextlib.contextmanager
@@ -49,6 +76,7 @@ def exact(enabled: bool = True):
     previous = getattr(_state, "exact", None)
     _state.exact = enabled
     try:
-        yield
+        with override():
+            yield
     finally:
         _state.exact = previous

@@ -39,6 +39,8 @@ import threading
 
 import tensorflow as tf
 
+from tf_activations import _mode
+
 __all__ = ["dispatch", "available", "load", "disabled", "every_kernel", "has_kernel", "kernel_names", "library_path"]
 
 
@@ -146,7 +148,8 @@ def every_kernel():
     whatever the precision mode would choose: for testing and benchmarking the kernels."""
     _state.every = getattr(_state, "every", 0) + 1
     try:
-        yield
+        with _mode.override():
+            yield
     finally:
         _state.every -= 1
 
