@@ -302,6 +302,18 @@ def _float64_vector(values):
 
 
 # --- gradients of the raw ops ------------------------------------------------
+# The declared derivative formulas of each activation a kernel implements, handed over by the
+# op builder (tf_activations._build.make_function) so this module never reads the registry:
+# name -> (derivative, param_derivatives, backward_dtype).
+_FORMULAS = {}
+
+
+def provide_formulas(name, derivative, param_derivatives, backward_dtype) -> None:
+    """Called by the op builder for every declared activation; kept for those with a kernel."""
+    if any(k.spec == name for k in _BY_FN.values()):
+        _FORMULAS[name] = (derivative, param_derivatives, backward_dtype)
+
+
 @tf.RegisterGradient("TfaForward")
 def _forward_grad(op, dy):
     x, p, c = op.inputs
@@ -321,13 +333,10 @@ def _backward_grad(op, gdx, gdp):
     for swish at |x| >= 2e19 in float32. Every partial is taken per element (p broadcast to
     x's shape) so each element can be masked on its own.
     """
-    from tf_activations._build import backward_dtype
-    from tf_activations._registry import SPECS
-
     fn = op.get_attr("fn")
     fn = fn.decode() if isinstance(fn, bytes) else fn
     k = _BY_FN[fn]
-    spec = SPECS[k.spec]
+    derivative, param_derivatives, backward_dtype = _FORMULAS[k.spec]
     param_grad = op.get_attr("param_grad") and k.param is not None
     x, dy, p, c = op.inputs
     bwd = backward_dtype(x.dtype)
@@ -340,8 +349,8 @@ def _backward_grad(op, gdx, gdp):
             kwargs[name] = tf.cast(c[i], bwd)
         if k.param is not None:
             kwargs[k.param] = pb
-        dx = tf.cast(dyc * spec.derivative(xc, **kwargs), x.dtype)
-        dp = dyc * spec.param_derivatives[k.param](xc, **kwargs) if param_grad else None
+        dx = tf.cast(dyc * derivative(xc, **kwargs), x.dtype)
+        dp = dyc * param_derivatives[k.param](xc, **kwargs) if param_grad else None
     sources = [x, dy, pb]
     grads = [tf.zeros_like(x), tf.zeros_like(dy), tf.zeros_like(pb)]
     if gdx is not None:
