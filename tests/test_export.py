@@ -4,7 +4,6 @@ Fresh processes (conftest.run_python) load what this process saved; the comparis
 always against this process's original model or a float64 NumPy evaluation.
 """
 
-import contextlib
 import json
 import math
 import re
@@ -17,7 +16,6 @@ import tensorflow as tf
 
 import tf_activations as ta
 from conftest import run_python
-from tf_activations import native
 from tf_activations._registry import SPECS
 from tf_activations.layers import LAYERS
 

@@ -3,7 +3,6 @@ there, the numbers on the page, and (where chromium is installed) a real browser
 
 import html.parser
 import json
-import os
 import re
 import shutil
 import subprocess

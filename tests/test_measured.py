@@ -4,7 +4,6 @@ flags against the measurement, and every advantage/disadvantage against its numb
 import math
 import pathlib
 
-import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
 

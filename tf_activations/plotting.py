@@ -370,7 +370,7 @@ def _page(name, data, acc, cost, cost_meta, neighbours):
     measured_rows = _rows((label, esc(value)) for label, value in properties.summary_lines(data["measured"], cost))
     prev_name, next_name = neighbours
     nav = " | ".join(
-        [f'<a href="index.html">all activations</a>']
+        ['<a href="index.html">all activations</a>']
         + ([f'<a href="{prev_name}.html">&larr; {esc(prev_name)}</a>'] if prev_name else [])
         + ([f'<a href="{next_name}.html">{esc(next_name)} &rarr;</a>'] if next_name else []))
     body = f"""<p>{nav}</p>

@@ -5,6 +5,7 @@ import math
 import tensorflow as tf
 
 from tf_activations._spec import Activation, Param, claim
+from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -138,14 +139,14 @@ _BETA = Param("beta", 1.0, "Gate sharpness: a number or a (broadcastable) tensor
               differentiable=True)
 
 _SWISH_ADVANTAGES = (
-    claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-    claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-    claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+    C.SMOOTH,
+    C.NO_DEAD_REGION,
+    C.UNSATURATED_ABOVE,
 )
 _SWISH_DISADVANTAGES = (
-    claim("non_monotonic", "Not monotonic: {monotonicity}."),
-    claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-    claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+    C.NON_MONOTONIC,
+    C.NOT_ZERO_CENTRED,
+    C.EXP_COST,
 )
 
 
@@ -204,14 +205,14 @@ ACTIVATIONS = [
         notes="tanh(softplus(x)) is computed as n / (n + 2), n = e^x (e^x + 2): one exp, no cancellation.",
         use_when="Object detectors (YOLOv4) and CNNs where its smooth, non-monotonic shape was reported to help.",
         advantages=(
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.SMOOTH,
+            C.NO_DEAD_REGION,
+            C.UNSATURATED_ABOVE,
         ),
         disadvantages=(
-            claim("non_monotonic", "Not monotonic: {monotonicity}."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+            C.NON_MONOTONIC,
+            C.NOT_ZERO_CENTRED,
+            C.EXPENSIVE,
         ),
     ),
     Activation(
@@ -230,13 +231,13 @@ ACTIVATIONS = [
         keras_builtin=True,
         use_when="Transformer feed-forward layers (BERT, GPT); approximate=True for the tanh form.",
         advantages=(
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.SMOOTH,
+            C.UNSATURATED_ABOVE,
         ),
         disadvantages=(
-            claim("non_monotonic", "Not monotonic: {monotonicity}."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+            C.NON_MONOTONIC,
+            C.NOT_ZERO_CENTRED,
+            C.EXPENSIVE,
         ),
     ),
     Activation(
@@ -258,13 +259,13 @@ ACTIVATIONS = [
         kinks="hard_swish'(-3) = 0 and hard_swish'(3) = 1 (the outer pieces').",
         use_when="Mobile networks (MobileNetV3) wanting swish's shape without exp.",
         advantages=(
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.UNSATURATED_ABOVE,
             claim("note", "No exp: a clip and a product."),
         ),
         disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("kink", "Kinked: {smoothness}."),
-            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            C.DEAD_REGION,
+            C.KINKED,
+            C.NON_MONOTONIC,
         ),
     ),
     Activation(
@@ -281,13 +282,13 @@ ACTIVATIONS = [
         bounded_below=True,
         use_when="Experiments wanting an even, non-negative, unbounded unit.",
         advantages=(
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.SMOOTH,
+            C.UNSATURATED_ABOVE,
         ),
         disadvantages=(
             claim("flat_at_zero", "Flat at the origin: f'(0) = {slope0}, so small inputs pass almost no gradient."),
-            claim("non_monotonic", "Not monotonic: {monotonicity}."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            C.NON_MONOTONIC,
+            C.NOT_ZERO_CENTRED,
         ),
     ),
     Activation(
@@ -310,7 +311,7 @@ ACTIVATIONS = [
         ),
         disadvantages=(
             claim("flat_points", "Its slope 1 + sin(2x) touches 0 periodically: at {flat_points}."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            C.NOT_ZERO_CENTRED,
         ),
     ),
 ]

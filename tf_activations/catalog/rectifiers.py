@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from tf_activations._spec import Activation, Param, claim
+from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
 # Klambauer et al. 2017, eq. 14, to 30 digits.
@@ -82,14 +83,14 @@ ACTIVATIONS = [
         notes="With the defaults this is tf.nn.relu (and with max_value=6, tf.nn.relu6).",
         use_when="The default for hidden layers of deep feed-forward and convolutional networks.",
         advantages=(
-            claim("cheap", "Cheap, no exp or log: fwd+bwd time {cost}."),
-            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.CHEAP,
+            C.SPARSE,
+            C.UNSATURATED_ABOVE,
         ),
         disadvantages=(
             claim("dead_region", "Dying units: f' = 0 for {dead} ({dead_mass} of N(0, 1) inputs); a unit whose inputs all land there never recovers."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("kink", "Kinked: {smoothness}."),
+            C.NOT_ZERO_CENTRED,
+            C.KINKED,
         ),
     ),
     Activation(
@@ -112,13 +113,13 @@ ACTIVATIONS = [
         use_when="Mobile networks (MobileNet v1/v2) and low-precision inference, where a bounded range keeps fixed-point formats accurate.",
         advantages=(
             claim("bounded", "Output in {range}: fits a fixed-point format."),
-            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
-            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+            C.SPARSE,
+            C.ARITHMETIC_COST,
         ),
         disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("kink", "Kinked: {smoothness}."),
+            C.DEAD_REGION,
+            C.NOT_ZERO_CENTRED,
+            C.KINKED,
         ),
     ),
     Activation(
@@ -139,14 +140,14 @@ ACTIVATIONS = [
         kinks="leaky_relu'(0) = negative_slope.",
         use_when="A drop-in for relu when units die; common in GAN discriminators.",
         advantages=(
-            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
-            claim("cheap", "Cheap, no exp or log: fwd+bwd time {cost}."),
+            C.NO_DEAD_REGION,
+            C.UNSATURATED_ABOVE,
+            C.CHEAP,
         ),
         disadvantages=(
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            C.NOT_ZERO_CENTRED,
             claim("dense", "No exact zeros ({sparsity}): the sparsity relu gives is lost."),
-            claim("kink", "Kinked: {smoothness}."),
+            C.KINKED,
         ),
     ),
     Activation(
@@ -168,12 +169,12 @@ ACTIVATIONS = [
         notes="The layer tf_activations.layers.PReLU learns alpha (initialised to 0.25, as in the paper).",
         use_when="Deep convolutional networks where a learned negative slope per channel is worth a few parameters.",
         advantages=(
-            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            C.NO_DEAD_REGION,
             claim("note", "The negative slope is learned (per channel with shared_axes) by the PReLU layer."),
         ),
         disadvantages=(
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("kink", "Kinked: {smoothness}."),
+            C.NOT_ZERO_CENTRED,
+            C.KINKED,
             claim("note", "The extra parameters can overfit small datasets."),
         ),
     ),
@@ -195,13 +196,13 @@ ACTIVATIONS = [
         use_when="Deep feed-forward networks where mean activations nearer zero than relu's speed up learning.",
         advantages=(
             claim("smooth", "At the default alpha = 1 the derivative is continuous: {smoothness}."),
-            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.NO_DEAD_REGION,
+            C.UNSATURATED_ABOVE,
         ),
         disadvantages=(
             claim("not_zero_centred", "Mean output {mean} for N(0, 1) input: nearer zero than relu's, but not zero."),
-            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+            C.SATURATES,
+            C.EXP_COST,
         ),
     ),
     Activation(
@@ -221,11 +222,11 @@ ACTIVATIONS = [
         use_when="Deep fully-connected networks without batch normalisation, with lecun_normal weights and AlphaDropout.",
         advantages=(
             claim("self_normalising", "Self-normalising: for N(0, 1) input the output has mean {mean} and variance {var}, so both survive layer after layer."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.UNSATURATED_ABOVE,
         ),
         disadvantages=(
-            claim("kink", "Kinked: {smoothness}."),
-            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            C.KINKED,
+            C.SATURATES,
             claim("note", "The fixed point needs lecun_normal weights and standardised inputs; batch norm or ordinary dropout break it."),
         ),
     ),
@@ -244,14 +245,14 @@ ACTIVATIONS = [
         keras_builtin=True,
         use_when="Where an elu with alpha other than 1 should keep a continuous derivative.",
         advantages=(
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.SMOOTH,
+            C.NO_DEAD_REGION,
+            C.UNSATURATED_ABOVE,
         ),
         disadvantages=(
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+            C.NOT_ZERO_CENTRED,
+            C.SATURATES,
+            C.EXP_COST,
         ),
     ),
     Activation(
@@ -269,14 +270,14 @@ ACTIVATIONS = [
         notes="Default: Keras' softplus (up to 6.9 ulp off in float32); exact mode: max(x, 0) + log1p(exp(-|x|)).",
         use_when="Outputs that must be positive (variances, rates, scales) and smooth relu replacements.",
         advantages=(
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
-            claim("bounded_below", "Always positive: output in {range}."),
+            C.SMOOTH,
+            C.NO_DEAD_REGION,
+            C.POSITIVE,
         ),
         disadvantages=(
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+            C.NOT_ZERO_CENTRED,
+            C.SATURATES,
+            C.EXPENSIVE,
         ),
     ),
     Activation(
@@ -294,12 +295,12 @@ ACTIVATIONS = [
         keras_builtin=True,
         use_when="A softplus substitute where exp and log are slow or unavailable.",
         advantages=(
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-            claim("bounded_below", "Always positive: output in {range}."),
+            C.SMOOTH,
+            C.POSITIVE,
             claim("note", "No exp or log: a square root and arithmetic only."),
         ),
         disadvantages=(
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            C.NOT_ZERO_CENTRED,
             claim("dense", "No exact zeros ({sparsity})."),
         ),
     ),
@@ -319,13 +320,13 @@ ACTIVATIONS = [
         notes="Continuously differentiable (C1), not C2.",
         use_when="A softplus-like curve that is exactly 0 for inputs below -1.",
         advantages=(
-            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            C.SPARSE,
             claim("smooth", "Continuously differentiable: {smoothness}."),
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.UNSATURATED_ABOVE,
         ),
         disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            C.DEAD_REGION,
+            C.NOT_ZERO_CENTRED,
         ),
     ),
     Activation(
@@ -349,13 +350,13 @@ ACTIVATIONS = [
         notes="Monotonic while default_value <= threshold (as with the defaults).",
         use_when="Replacing values at or below a cut-off by a constant (torch.nn.Threshold); with the defaults it is relu.",
         advantages=(
-            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
-            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+            C.SPARSE,
+            C.ARITHMETIC_COST,
         ),
         disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("kink", "Kinked: {smoothness}."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            C.DEAD_REGION,
+            C.KINKED,
+            C.NOT_ZERO_CENTRED,
         ),
     ),
     Activation(
@@ -379,11 +380,11 @@ ACTIVATIONS = [
         use_when="Bounding values to a fixed interval; the defaults give hard_tanh.",
         advantages=(
             claim("bounded", "Output in {range}."),
-            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            C.ZERO_CENTRED,
         ),
         disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("kink", "Kinked: {smoothness}."),
+            C.DEAD_REGION,
+            C.KINKED,
         ),
     ),
     Activation(
@@ -403,13 +404,13 @@ ACTIVATIONS = [
         notes="The only activation whose output leaves the finite range for finite input: exp(x) > dtype max is inf.",
         use_when="Positive outputs with a multiplicative scale (Poisson rates, log-parameterised scales), not hidden layers.",
         advantages=(
-            claim("bounded_below", "Always positive: output in {range}."),
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            C.POSITIVE,
+            C.SMOOTH,
         ),
         disadvantages=(
             claim("steep", "Exploding gradients: f' reaches {max_slope} at x = {max_slope_at}."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            C.NOT_ZERO_CENTRED,
+            C.SATURATES,
         ),
     ),
     Activation(
@@ -429,8 +430,8 @@ ACTIVATIONS = [
         use_when="Regression outputs, and layers meant to stay linear (logits handed to a loss that applies softmax itself).",
         advantages=(
             claim("unit_slope", "f' = {slope0} everywhere: gradients pass unchanged."),
-            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
-            claim("cheap", "Cheap, no exp or log: fwd+bwd time {cost}."),
+            C.ZERO_CENTRED,
+            C.CHEAP,
         ),
         disadvantages=(
             claim("note", "Adds no non-linearity: a stack of linear layers is one linear layer."),
@@ -510,12 +511,12 @@ ACTIVATIONS.append(
         notes="The layer tf_activations.layers.RReLU follows Keras' training flag.",
         use_when="Small datasets, where a random negative slope in training acts as a regulariser.",
         advantages=(
-            claim("no_dead_region", "No dead region (f' = 0 on {dead}): negative inputs still pass some gradient, so units cannot die."),
+            C.NO_DEAD_REGION,
             claim("note", "Random slopes in training add noise, a mild regulariser."),
         ),
         disadvantages=(
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("kink", "Kinked: {smoothness}."),
+            C.NOT_ZERO_CENTRED,
+            C.KINKED,
             claim("note", "Training and inference compute different functions (the training flag decides)."),
         ),
     )

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tf_activations._spec import Activation, claim
+from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
 ACTIVATIONS = [
@@ -23,13 +24,13 @@ ACTIVATIONS = [
         use_when="The output unit of a binary or multi-label classifier, read as a probability, and the gates of LSTM/GRU cells; rarely a hidden layer now.",
         advantages=(
             claim("unit_interval", "Output in {range}: reads directly as a probability."),
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            C.SMOOTH,
         ),
         disadvantages=(
-            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
+            C.SATURATES,
             claim("gentle_slope", "Slope at most {max_slope}: each sigmoid layer scales the backpropagated gradient down by that factor or more."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
-            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+            C.NOT_ZERO_CENTRED,
+            C.EXP_COST,
         ),
     ),
     Activation(
@@ -49,13 +50,13 @@ ACTIVATIONS = [
         notes="Default: Keras' tanh (tf.nn.tanh, up to 5.8 ulp off in float32); exact mode: 0.5 ulp.",
         use_when="Hidden layers of small and recurrent networks (the LSTM/GRU candidate state) and outputs bounded to (-1, 1).",
         advantages=(
-            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            C.ZERO_CENTRED,
             claim("unit_slope", "Slope {slope0} at 0, steeper than sigmoid: gradients shrink less near the origin."),
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            C.SMOOTH,
         ),
         disadvantages=(
-            claim("saturates", "Vanishing gradients: |f'| < 1e-3 for {saturation} ({saturation_mass} of N(0, 1) inputs), where a unit barely learns."),
-            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+            C.SATURATES,
+            C.EXP_COST,
         ),
     ),
     Activation(
@@ -77,13 +78,13 @@ ACTIVATIONS = [
         use_when="Mobile and quantised models (MobileNetV3's gates) where exp is slow or unavailable.",
         advantages=(
             claim("unit_interval", "Output in {range}, like sigmoid."),
-            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+            C.ARITHMETIC_COST,
         ),
         disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
+            C.DEAD_REGION,
             claim("gentle_slope", "Slope at most {max_slope}."),
-            claim("kink", "Kinked: {smoothness}."),
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            C.KINKED,
+            C.NOT_ZERO_CENTRED,
         ),
     ),
     Activation(
@@ -105,13 +106,13 @@ ACTIVATIONS = [
         kinks="at x = -1 and x = 1 the derivative is 0 (the flat piece's).",
         use_when="A cheap tanh for embedded models, or outputs clipped to [-1, 1].",
         advantages=(
-            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            C.ZERO_CENTRED,
             claim("unit_slope", "Slope {slope0} inside the band: gradients pass unchanged there."),
-            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+            C.ARITHMETIC_COST,
         ),
         disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("kink", "Kinked: {smoothness}."),
+            C.DEAD_REGION,
+            C.KINKED,
         ),
     ),
     Activation(
@@ -132,9 +133,9 @@ ACTIVATIONS = [
         notes="Default: Keras' softsign (tf.nn.softsign: NaN at +-inf, no second derivative); exact mode: 1 at inf.",
         use_when="A tanh substitute whose tails flatten polynomially, not exponentially.",
         advantages=(
-            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            C.ZERO_CENTRED,
             claim("saturates", "Saturates only far out: |f'| < 1e-3 for {saturation}."),
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            C.SMOOTH,
         ),
         disadvantages=(
             claim("bounded", "Output confined to {range}, so large inputs are indistinguishable."),
@@ -156,12 +157,12 @@ ACTIVATIONS = [
         use_when="Log-probabilities of a Bernoulli logit (losses, likelihoods), computed stably; not a hidden activation.",
         advantages=(
             claim("bounded_above", "Never positive: output in {range}, a valid log-probability."),
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            C.SMOOTH,
         ),
         disadvantages=(
-            claim("not_zero_centred", "Not zero-centred: mean output {mean} for N(0, 1) input, so the next layer's inputs share a sign and its weight updates zig-zag."),
+            C.NOT_ZERO_CENTRED,
             claim("saturates", "Gradient vanishes for {saturation}, where the log-probability is already near 0."),
-            claim("expensive", "An exp, log or erf per element: fwd+bwd time {cost}."),
+            C.EXPENSIVE,
         ),
     ),
     Activation(
@@ -182,13 +183,13 @@ ACTIVATIONS = [
         kinks="at x = -1 and x = 1 the derivative is 0 (the flat piece's).",
         use_when="Outputs or gates that should be exactly 0 or 1 for clear-cut inputs (Fenchel-Young losses).",
         advantages=(
-            claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
+            C.SPARSE,
             claim("unit_interval", "Output in {range}."),
-            claim("cost", "No exp or log, only comparisons and arithmetic; fwd+bwd time: {cost}."),
+            C.ARITHMETIC_COST,
         ),
         disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("kink", "Kinked: {smoothness}."),
+            C.DEAD_REGION,
+            C.KINKED,
         ),
     ),
 ]

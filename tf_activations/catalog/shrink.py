@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tf_activations._spec import Activation, Param, claim
+from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
 # Taylor coefficients of x - tanh(x) = sum c_k x^(2k+1), k = 1..7.
@@ -30,12 +31,12 @@ def _outside_band(x, threshold):
 _THRESHOLD = Param("threshold", 0.5, "Half-width of the zeroed band.", low=0.0)
 
 _SHRINK_ADVANTAGES = (
-    claim("sparse", "Sparse: {sparsity} of N(0, 1) inputs give exactly 0."),
-    claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+    C.SPARSE,
+    C.ZERO_CENTRED,
 )
 _SHRINK_DISADVANTAGES = (
-    claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-    claim("kink", "Kinked: {smoothness}."),
+    C.DEAD_REGION,
+    C.KINKED,
 )
 
 
@@ -96,12 +97,12 @@ ACTIVATIONS = [
         notes="Uses the Taylor series below |x| = 0.1, where x - tanh(x) would cancel.",
         use_when="A smooth shrinkage that nearly ignores small inputs; rarely a hidden activation.",
         advantages=(
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
-            claim("zero_centred", "Zero-centred: mean output {mean} for N(0, 1) input."),
+            C.SMOOTH,
+            C.ZERO_CENTRED,
         ),
         disadvantages=(
             claim("flat_at_zero", "Flat at the origin: f'(0) = {slope0}; |f'| < 1e-3 around {flat_points}."),
-            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+            C.EXP_COST,
         ),
     ),
 ]

@@ -3,6 +3,7 @@
 import tensorflow as tf
 
 from tf_activations._spec import Activation, Param, claim
+from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
 _AXIS = Param("axis", -1, "The axis the function works along.", kind="axis")
@@ -209,12 +210,12 @@ ACTIVATIONS = [
         use_when="The output layer of a single-label multi-class classifier: turns logits into class probabilities.",
         advantages=(
             claim("unit_interval", "Each output in {range}, all summing to 1: a probability distribution."),
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            C.SMOOTH,
         ),
         disadvantages=(
             claim("saturates", "Saturates when one logit dominates: the Jacobian diagonal is below 1e-3 for {saturation}."),
             claim("dense", "Never exactly 0 ({sparsity} zeros): every class keeps some probability."),
-            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+            C.EXP_COST,
         ),
     ),
     Activation(
@@ -238,11 +239,11 @@ ACTIVATIONS = [
         use_when="Log-probabilities for cross-entropy or likelihoods, computed without forming softmax.",
         advantages=(
             claim("bounded_above", "Never positive: output in {range}."),
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            C.SMOOTH,
         ),
         disadvantages=(
             claim("not_zero_centred", "Mean output {mean} on rows of 8 N(0, 1) inputs."),
-            claim("cost", "An exp per element; fwd+bwd time: {cost}."),
+            C.EXP_COST,
         ),
     ),
     Activation(
@@ -272,8 +273,8 @@ ACTIVATIONS = [
             claim("unit_interval", "Each output in {range}, all summing to 1."),
         ),
         disadvantages=(
-            claim("dead_region", "No gradient at all for {dead} ({dead_mass} of N(0, 1) inputs): a unit whose inputs all land there stops learning."),
-            claim("kink", "Kinked: {smoothness}."),
+            C.DEAD_REGION,
+            C.KINKED,
         ),
     ),
     Activation(
@@ -294,10 +295,10 @@ ACTIVATIONS = [
         use_when="Gated convolutional language models and transformer feed-forward blocks (GLU variants).",
         advantages=(
             claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs."),
-            claim("smooth", "Smooth: {smoothness}, so no kink upsets gradient-based optimisers."),
+            C.SMOOTH,
         ),
         disadvantages=(
-            claim("non_monotonic", "Not monotonic: {monotonicity}."),
+            C.NON_MONOTONIC,
             claim("note", "Halves the axis: the layer before needs twice the units."),
         ),
     ),
@@ -321,11 +322,11 @@ ACTIVATIONS = [
         notes="Exact (a max), so it uses TF's own gradient; tied maxima share it equally.",
         use_when="Networks trained with dropout (Goodfellow et al.): learns its own convex piecewise-linear unit.",
         advantages=(
-            claim("unsaturated_above", "Does not saturate for large positive inputs: f' tends to {tail_slope}."),
+            C.UNSATURATED_ABOVE,
             claim("note", "The shape is learned from the grouped units, not fixed."),
         ),
         disadvantages=(
-            claim("kink", "Kinked: {smoothness}."),
+            C.KINKED,
             claim("note", "k pieces need k times the units in the layer before."),
         ),
     ),
