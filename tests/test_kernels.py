@@ -561,3 +561,31 @@ def test_swish_with_a_watched_constant_beta_of_one_gets_its_gradient(lib):
     assert _uses_kernel(tf.function(lambda x: tfa.swish(x, tf.constant(1.0))), x)
     s = 1.0 / (1.0 + np.exp(-x64))
     _close(g, tf.constant(np.sum(x64 * x64 * s * (1.0 - s))), 1e-5, 0)
+
+
+@pytest.mark.parametrize("name,params", [("mish", {}), ("swish", {"beta": 1.5}), ("celu", {"alpha": 0.5})])
+def test_a_tensor_split_across_threads_gives_what_its_slices_give(lib, name, params):
+    """Above 2^18 elements the ops hand chunks to the thread pool; below, the calling thread runs
+    them. Each element's value and slope must not depend on which: bitwise against slices that
+    stay on one thread; a parameter's gradient (a sum over chunks) against float64."""
+    n = 2 ** 18 + 2 ** 11 + 37  # past the serial limit, and a ragged last chunk
+    x64 = np.random.default_rng(3).normal(scale=4.0, size=n)
+    fn = getattr(tfa, name)
+    beta = tf.Variable(params["beta"], dtype=tf.float32) if "beta" in params else None
+    kwargs = {"beta": beta} if beta is not None else params
+
+    def run(v):
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            y = fn(v, **kwargs)
+        grads = tape.gradient(y, [v] + ([beta] if beta is not None else []))
+        return [y.numpy(), grads[0].numpy()] + ([grads[1].numpy()] if beta is not None else [])
+
+    whole = run(tf.constant(x64, tf.float32))
+    pieces = [run(tf.constant(x64[s:s + 2 ** 16], tf.float32)) for s in range(0, n, 2 ** 16)]
+    np.testing.assert_array_equal(whole[0], np.concatenate([p[0] for p in pieces]))
+    np.testing.assert_array_equal(whole[1], np.concatenate([p[1] for p in pieces]))
+    if beta is not None:  # d/dbeta sum(swish) = sum(x^2 s (1 - s)), s = sigmoid(beta x)
+        xr = x64.astype(np.float32).astype(np.float64)
+        s = 1.0 / (1.0 + np.exp(-1.5 * xr))
+        np.testing.assert_allclose(whole[2], np.sum(xr * xr * s * (1.0 - s)), rtol=1e-5)
