@@ -193,6 +193,17 @@ def test_kernels_follow_the_mode():
 
 
 @needs_kernels
+@pytest.mark.parametrize("name", ["hard_swish", "hard_sigmoid"])
+def test_hard_kernels_run_in_float32_and_leave_half_types_to_keras(name):
+    """Faster than Keras' function in float32, slower in float16 (measured): half stays Keras'."""
+    assert _uses_kernel(ta.get(name), tf.TensorSpec([1024], tf.float32))
+    for dtype in (tf.float16, tf.bfloat16):
+        assert not _uses_kernel(ta.get(name), tf.TensorSpec([1024], dtype)), dtype
+        with ta.exact():  # exact mode's choice is accuracy, in every dtype
+            assert _uses_kernel(ta.get(name), tf.TensorSpec([1024], dtype)), dtype
+
+
+@needs_kernels
 def test_no_kernel_where_a_gpu_would_run_the_op(monkeypatch):
     """A visible accelerator: an unplaced graph op goes to it, so the composite (float32) runs there."""
     monkeypatch.setattr(native, "_accelerator_visible", lambda: True)
