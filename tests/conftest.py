@@ -7,24 +7,42 @@ import sys
 import textwrap
 
 import pytest
+import tensorflow as tf
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 
-def _tf_can_build_kernels() -> bool:
-    import tensorflow as tf
+def major_minor(module) -> tuple:
+    """(2, 16) for a module whose __version__ is "2.16.2"."""
+    return tuple(int(v) for v in module.__version__.split(".")[:2])
 
+
+def _tf_can_build_kernels() -> bool:
     from tf_activations.native.builder import KERNELS_MIN_TF
 
-    return tuple(int(v) for v in tf.__version__.split(".")[:2]) >= KERNELS_MIN_TF
+    return major_minor(tf) >= KERNELS_MIN_TF
+
+
+def tf_keras_supported() -> bool:
+    """tf_keras is installed and new enough for tf_activations.legacy_keras to register there
+    (its MIN_TF_KERAS; importing that module here would register with tf_keras in this process)."""
+    try:
+        import tf_keras
+    except ImportError:
+        return False
+    return major_minor(tf_keras) >= (2, 21)
 
 
 # Tests that compile the kernels: on a TensorFlow too old to build them (the floor, TF 2.16)
 # `build` refuses up front, which tests/test_builder.py checks on its own.
 needs_kernel_build = pytest.mark.skipif(not _tf_can_build_kernels(),
                                         reason="this TensorFlow is older than the kernels need")
+
+# TF 2.16's converter aborts the process (missing attribute 'value' on ReadVariableOp) on any
+# Keras 3 model with a Dense layer, plain Keras' own included (seen with TF 2.16.2 + Keras 3.10).
+TFLITE_CONVERTS_KERAS_3 = major_minor(tf) >= (2, 17)
 
 # Peer suites' shim (a test_utils.py among them) is run by tests/test_peer_suites.py, not collected.
 collect_ignore = ["peer_suites"]

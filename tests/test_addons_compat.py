@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import tf_activations as ta
+from conftest import major_minor
 
 X = np.linspace(-3.0, 3.0, 25)
 # By default gelu runs Keras' own (tf.nn.gelu), whose tanh-form coefficients are rounded to
@@ -160,7 +161,7 @@ def _write_tf_keras_h5(path, config, weights):
                 layer.create_dataset(f"{layer_name}/{w}:0", data=value)
 
 
-@pytest.mark.skipif(tuple(int(v) for v in keras.__version__.split(".")[:2]) < (3, 15),
+@pytest.mark.skipif(major_minor(keras) < (3, 15),
                     reason="Keras 3.10's legacy HDF5 loader fails on the bare 'Addons>gelu' string "
                            "(TypeError: Object of type function is not JSON serializable); checked with 3.15")
 def test_tf_keras_h5_with_addons_objects_loads_and_predicts_tf_addons_values(tmp_path):

@@ -15,14 +15,13 @@ import scipy.special as sp
 import tensorflow as tf
 
 import tf_activations as ta
+import conftest
 from conftest import run_python
 from tf_activations._registry import SPECS
 from tf_activations.layers import LAYERS
 
-# TF 2.16's converter aborts the process (missing attribute 'value' on ReadVariableOp) on any
-# Keras 3 model with a Dense layer, plain Keras' own included (seen with TF 2.16.2 + Keras 3.10).
 TFLITE_CONVERTS_KERAS_3 = pytest.mark.skipif(
-    tuple(int(v) for v in tf.__version__.split(".")[:2]) < (2, 17),
+    not conftest.TFLITE_CONVERTS_KERAS_3,
     reason="this TensorFlow's TFLite converter cannot convert a Keras 3 Dense model")
 
 BUILTIN = sorted([n for n, s in SPECS.items() if s.keras_builtin] + ["hard_silu"])

@@ -6,14 +6,12 @@ first builds it."""
 
 import pytest
 
-from tests.conftest import run_python
+from conftest import run_python, tf_keras_supported
 
 tf_keras = pytest.importorskip("tf_keras")
 
-# tf_activations.legacy_keras.MIN_TF_KERAS (importing that module registers with tf_keras here)
-NEW_ENOUGH = tuple(int(v) for v in tf_keras.__version__.split(".")[:2]) >= (2, 21)
-new_tf_keras = pytest.mark.skipif(not NEW_ENOUGH, reason=f"tf_keras {tf_keras.__version__}: the package "
-                                  f"registers nothing there (test_old_tf_keras_is_left_alone_with_a_warning)")
+new_tf_keras = pytest.mark.skipif(not tf_keras_supported(), reason=f"tf_keras {tf_keras.__version__}: the "
+                                  f"package registers nothing there (test_old_tf_keras_is_left_alone_with_a_warning)")
 
 PRELUDE = """
 import os

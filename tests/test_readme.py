@@ -3,9 +3,8 @@
 import re
 
 import pytest
-import tensorflow as tf
 
-from conftest import REPO, run_python
+from conftest import REPO, TFLITE_CONVERTS_KERAS_3, run_python, tf_keras_supported
 
 BLOCKS = re.findall(r"```python\n(.*?)```", (REPO / "README.md").read_text(), re.S)
 
@@ -14,20 +13,12 @@ def test_readme_has_examples():
     assert len(BLOCKS) >= 3
 
 
-def _tf_keras_new_enough() -> bool:
-    try:
-        import tf_keras
-    except ImportError:
-        return False
-    return tuple(int(v) for v in tf_keras.__version__.split(".")[:2]) >= (2, 21)  # legacy_keras.MIN_TF_KERAS
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("code", BLOCKS, ids=[f"block{i}" for i in range(len(BLOCKS))])
 def test_readme_example_runs(code, tmp_path):
-    if "TFLiteConverter" in code and tuple(int(v) for v in tf.__version__.split(".")[:2]) < (2, 17):
+    if "TFLiteConverter" in code and not TFLITE_CONVERTS_KERAS_3:
         pytest.skip("this TensorFlow's TFLite converter cannot convert a Keras 3 Dense model (TF 2.16)")
-    if "TF_USE_LEGACY_KERAS" in code and not _tf_keras_new_enough():
+    if "TF_USE_LEGACY_KERAS" in code and not tf_keras_supported():
         pytest.skip("tf_keras missing or older than 2.21: the package registers nothing there")
     # In a scratch folder: examples save files (model.h5) as a user would, relative to where they are.
     run_python(f"import os; os.chdir({str(tmp_path)!r})\n" + code)

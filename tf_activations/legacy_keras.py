@@ -26,8 +26,8 @@ import os
 import types
 import warnings
 
-from tf_activations import addons_compat, layers as keras3_layers
-from tf_activations._registry import ALIASES, FUNCTIONS, SPECS
+from tf_activations import addons_compat, keras_strings, layers as keras3_layers
+from tf_activations._registry import SPECS
 
 _PACKAGE = "tf_activations"
 
@@ -56,14 +56,13 @@ def _serialize_as_string(k, registered: dict) -> None:
 def _install_strings(k, override_builtins: bool) -> None:
     custom = k.utils.get_custom_objects()
     registered = {}
-    for name, canonical in [(n, n) for n in SPECS] + list(ALIASES.items()):
-        fn = FUNCTIONS[canonical]
+    for name, fn in keras_strings._names():  # every name and alias, as Keras 3 gets them
         if _is_tf_keras_name(k, name):
             if override_builtins:
                 custom[name] = fn  # saved as the plain name, which plain tf_keras reads back
         else:
             custom[name] = fn  # the bare string resolves too, as in Keras 3
-            if name == canonical:
+            if name in SPECS:  # an alias resolves, but saves under its function's name
                 registered[f"{_PACKAGE}>{name}"] = fn
     registered[f"{_PACKAGE}>gelu_tanh"] = addons_compat.gelu_tanh
     custom["gelu_tanh"] = addons_compat.gelu_tanh
