@@ -93,6 +93,15 @@ template <typename P> EIGEN_STRONG_INLINE P sigmoid_slope(const P& z) {
   const P d = ei::padd(k<P>(1.0), e);
   return ei::pdiv(e, ei::pmul(d, d));
 }
+// sigmoid(z) and sigmoid'(z) = e r^2 (e = exp(-|z|), r = 1 / (1 + e)) from one exp and one
+// division: a backward pass needs both.
+template <typename P> EIGEN_STRONG_INLINE void sigmoid_and_slope(const P& z, P* s, P* slope) {
+  const P e = ei::pexp(neg_abs(z));
+  const P r = ei::pdiv(k<P>(1.0), ei::padd(k<P>(1.0), e));
+  const P er = ei::pmul(e, r);
+  *s = where(ge(z, ei::pzero(z)), r, er);
+  *slope = ei::pmul(er, r);
+}
 // expm1(z) for z <= 0 (every caller clamps or negates first; NaN passes).
 // Eigen's own expm1 packet is an exp, a log and a division per element; this
 // is one exp or one polynomial: exp(z) - 1 below -ln 2, where exp(z) <= 1/2
@@ -288,9 +297,10 @@ struct Swish {  // x * sigmoid(p x)
   }
   template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>& a, P* dp) {
     const P z = ei::pmul(a.p, x);
-    const P slope = sigmoid_slope(z);
+    P s, slope;
+    sigmoid_and_slope(z, &s, &slope);
     if (dp) *dp = times(ei::pmul(x, x), slope);
-    return ei::padd(sigmoid(z), times(z, slope));
+    return ei::padd(s, times(z, slope));
   }
 };
 
@@ -300,10 +310,14 @@ struct Silu {  // swish with beta = 1 (no parameter gradient)
   static constexpr bool kF32 = true || TFA_F32_DEFAULT;
   TFA_WIDE_BELOW(x)
   template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
-    return with_exp_tail(times(x, sigmoid(x)), x, x);
+    // x / (1 + e^-x): one exp, one division, no branch select; e^-x overflows only in the
+    // tail, which with_exp_tail recomputes (and -inf / inf there)
+    return with_exp_tail(ei::pdiv(x, ei::padd(k<P>(1.0), ei::pexp(ei::pnegate(x)))), x, x);
   }
   template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
-    return ei::padd(sigmoid(x), times(x, sigmoid_slope(x)));
+    P s, slope;
+    sigmoid_and_slope(x, &s, &slope);
+    return ei::padd(s, times(x, slope));
   }
 };
 
@@ -342,7 +356,9 @@ struct GeluTanh {  // x * sigmoid(2u), u = c (x + a x^3)
     const P z = z2(x);
     const P dz = ei::pmul(k<P>(2.0 * kTanhGeluC),
                           ei::padd(k<P>(1.0), ei::pmul(k<P>(3.0 * kTanhGeluA), ei::pmul(x, x))));
-    return ei::padd(sigmoid(z), times(ei::pmul(x, dz), sigmoid_slope(z)));
+    P s, slope;
+    sigmoid_and_slope(z, &s, &slope);
+    return ei::padd(s, times(ei::pmul(x, dz), slope));
   }
 };
 
