@@ -126,6 +126,54 @@ EIGEN_STRONG_INLINE void StoreToFloat(float* p, const Eigen::internal::Packet2d&
 }
 #endif
 
+#if defined(__AVX__)
+// float16 / bfloat16 <-> float, a packet at a time (F16C; bit shifts for bfloat16), both
+// rounding to nearest even. Tails go through the same packets (padded), so an element
+// converts the same way wherever it sits in the tensor.
+template <typename T>
+struct HalfPackets;
+template <>
+struct HalfPackets<Eigen::half> {
+  static EIGEN_STRONG_INLINE ei::Packet8f load(const Eigen::half* p) { return ei::half2float(ei::ploadu<ei::Packet8h>(p)); }
+  static EIGEN_STRONG_INLINE void store(Eigen::half* p, const ei::Packet8f& v) { ei::pstoreu(p, ei::float2half(v)); }
+};
+template <>
+struct HalfPackets<Eigen::bfloat16> {
+  static EIGEN_STRONG_INLINE ei::Packet8f load(const Eigen::bfloat16* p) {
+    return ei::Bf16ToF32(ei::ploadu<ei::Packet8bf>(p));
+  }
+  static EIGEN_STRONG_INLINE void store(Eigen::bfloat16* p, const ei::Packet8f& v) { ei::pstoreu(p, ei::F32ToBf16(v)); }
+};
+template <typename T>
+constexpr bool kHalfPackets = std::is_same<T, Eigen::half>::value || std::is_same<T, Eigen::bfloat16>::value;
+
+// Calls body(offset, count) for full packets of 8 (count 8) and once for the tail (count < 8),
+// with pointers to padded copies for the tail.
+template <typename T, typename Body>
+EIGEN_STRONG_INLINE void HalfLoop(const T* a, const T* b, T* out, int64 n, Body body) {
+  const int64 full = n - n % 8;
+  for (int64 i = 0; i < full; i += 8) body(a + i, b ? b + i : nullptr, out + i);
+  const int64 r = n - full;
+  if (r == 0) return;
+  T ab[8], bb[8], ob[8];
+  for (int64 i = 0; i < 8; ++i) {
+    ab[i] = i < r ? a[full + i] : T(0.0f);
+    bb[i] = b && i < r ? b[full + i] : T(0.0f);
+  }
+  body(ab, b ? bb : nullptr, ob);
+  for (int64 i = 0; i < r; ++i) out[full + i] = ob[i];
+}
+#endif
+
+template <typename T, typename C>
+constexpr bool HalfLoopEnabled() {
+#if defined(__AVX__)
+  return kHalfPackets<T> && std::is_same<C, float>::value;
+#else
+  return false;
+#endif
+}
+
 // --- one chunk of T elements: direct when T == C, else through buffers ----------
 template <typename F, typename T, typename C>
 void FwdChunk(const T* x, T* y, int64 n, const Args<typename ei::packet_traits<C>::type>& a) {
@@ -158,6 +206,13 @@ void FwdChunk(const T* x, T* y, int64 n, const Args<typename ei::packet_traits<C
     if (n == 0) return;
   }
 #endif
+#if defined(__AVX__)
+  if constexpr (kHalfPackets<T> && std::is_same<C, float>::value) {
+    using H = HalfPackets<T>;
+    HalfLoop<T>(x, nullptr, y, n, [&](const T* xs, const T*, T* ys) { H::store(ys, F::fwd(H::load(xs), a)); });
+    return;
+  }
+#endif
   const int64 m = (n + W - 1) / W * W;
   for (int64 i = 0; i < n; ++i) xb[i] = static_cast<C>(x[i]);
   for (int64 i = n; i < m; ++i) xb[i] = C(0);
@@ -186,6 +241,17 @@ double BwdChunk(const T* x, const T* dy, T* dx, int64 n, const Args<typename ei:
       BwdPackets<F, C, kDp>(xb, db, ob, W, a, &acc);
       for (int64 i = 0; i < r; ++i) dx[full + i] = static_cast<T>(ob[i]);
     }
+  } else if constexpr (HalfLoopEnabled<T, C>()) {
+#if defined(__AVX__)
+    using H = HalfPackets<T>;
+    HalfLoop<T>(x, dy, dx, n, [&](const T* xs, const T* dys, T* dxs) {
+      const P dyv = H::load(dys);
+      P dfdp;
+      const P g = F::grad(H::load(xs), a, kDp ? &dfdp : nullptr);
+      H::store(dxs, ei::pmul(dyv, g));
+      if (kDp) acc = ei::padd(acc, ei::pmul(dyv, dfdp));
+    });
+#endif
   } else {
     const int64 m = (n + W - 1) / W * W;
     for (int64 i = 0; i < n; ++i) {
@@ -206,11 +272,16 @@ double BwdChunk(const T* x, const T* dy, T* dx, int64 n, const Args<typename ei:
 
 // Rough cycles per element for the cost model of parallelFor.
 constexpr double kCyclesPerElement = 40.0;
-// Up to this many chunks (2^18 elements) the op runs on the calling thread: on the 2-core
+// Up to this many chunks (2^16 elements) the op runs on the calling thread: on the 2-core
 // machine, handing work to the intra-op pool costs 50-200 us per call (waking its threads),
-// more than the second core saves below ~2^19 elements. Measured, mish fwd+bwd: eager 2^12
-// 239 -> 132 us, 2^14 368 -> 166 us; tf.function 2^16 0.31 -> 0.24 ms; from 2^20 the pool wins.
-constexpr int64 kMaxSerialChunks = 128;
+// more than the second core saves below 2^17 elements. Measured, mish fwd+bwd: eager 2^12
+// 239 -> 132 us, 2^14 368 -> 166 us; tf.function 2^16 0.31 -> 0.24 ms; and the other way from
+// 2^17 (tf.function, 32 vs 128 chunks: mish 2^17 0.50 -> 0.40 ms, 2^18 0.61 -> 0.55; silu 2^18
+// 0.42 -> 0.36). -DTFA_MAX_SERIAL_CHUNKS=N moves the limit to re-measure it elsewhere.
+#ifndef TFA_MAX_SERIAL_CHUNKS
+#define TFA_MAX_SERIAL_CHUNKS 32
+#endif
+constexpr int64 kMaxSerialChunks = TFA_MAX_SERIAL_CHUNKS;
 
 #if defined(__AVX__) || defined(__SSE2__)
 // float32 forward of a kWide function whose float math is accurate (F::kF32):

@@ -331,8 +331,13 @@ _LENGTHS = list(range(1, 34)) + [64, 100, 2048 + 17, 4096 + 33]
 
 
 def _bits(a):
+    """The bit patterns, with every NaN as one pattern: where two NaNs meet (NaN + NaN), x86
+    keeps the first operand's sign and payload, and the compiler orders the operands of a
+    commutative op freely in each inlined copy, so a NaN's bits are not a value to compare."""
     a = np.asarray(a)
-    return a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[a.itemsize])
+    bits = a.view({2: np.uint16, 4: np.uint32, 8: np.uint64}[a.itemsize]).copy()
+    bits[np.isnan(a.astype(np.float64))] = np.iinfo(bits.dtype).max  # itself a NaN pattern, never a number
+    return bits
 
 
 def _raw_args(fn):

@@ -193,14 +193,13 @@ def test_kernels_follow_the_mode():
 
 
 @needs_kernels
-@pytest.mark.parametrize("name", ["hard_swish", "hard_sigmoid"])
-def test_hard_kernels_run_in_float32_and_leave_half_types_to_keras(name):
-    """Faster than Keras' function in float32, slower in float16 (measured): half stays Keras'."""
-    assert _uses_kernel(ta.get(name), tf.TensorSpec([1024], tf.float32))
-    for dtype in (tf.float16, tf.bfloat16):
-        assert not _uses_kernel(ta.get(name), tf.TensorSpec([1024], dtype)), dtype
-        with ta.exact():  # exact mode's choice is accuracy, in every dtype
-            assert _uses_kernel(ta.get(name), tf.TensorSpec([1024], dtype)), dtype
+@pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16, tf.float32, tf.float64], ids=lambda d: d.name)
+def test_default_kernels_run_in_every_float_dtype(dtype):
+    """Each default kernel is measured faster than Keras' function in float16 and bfloat16 too
+    (`bench --kernels --dtype bfloat16,float16`): no dtype falls back to Keras'."""
+    spec = tf.TensorSpec([1024], dtype)
+    for name in sorted({k.spec for k in native._KERNELS.values() if k.default}):
+        assert _uses_kernel(ta.get(name), spec), name
 
 
 @needs_kernels
