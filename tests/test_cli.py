@@ -243,3 +243,25 @@ def test_closed_pipe_is_quiet():
         os.close(write)
     assert done.returncode == 141, done.stderr[-2000:]
     assert "Traceback" not in done.stderr and "BrokenPipe" not in done.stderr
+
+
+@pytest.mark.slow
+def test_kernel_bench_prints_the_bar_for_each_dtype():
+    """`bench --kernels` prints a table per dtype (float32 and bfloat16 by default) with the
+    issue-10 ratio in the last column; a run at one tiny size stands in for the real one."""
+    from tf_activations import native
+
+    if native.load() is None:
+        pytest.skip("kernels not built")
+    r = subprocess.run([sys.executable, "-m", "tf_activations", "bench", "--kernels", "--sizes", "8",
+                        "--activations", "silu", "--no-memory", "--quick"],
+                       capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    tables = r.stdout.split("times in ms")[1:]
+    assert [t.split(";")[2].split()[0] for t in tables] == ["float32", "bfloat16"]
+    for table in tables:
+        row = next(line for line in table.splitlines() if line.startswith("silu"))
+        assert float(row.split()[-1]) > 0  # k/best: a measured ratio, not "-"
+    bad = subprocess.run([sys.executable, "-m", "tf_activations", "bench", "--kernels", "--dtype", "int8"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=600)
+    assert bad.returncode == 2 and "--dtype: unknown ['int8']" in bad.stderr

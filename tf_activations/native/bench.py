@@ -401,7 +401,7 @@ def _best_baseline(res):
     return min(res[p][1] for p in ("graph", "xla", "keras") if res.get(p))
 
 
-def run(sizes, names, quick=False, out=sys.stdout):
+def run(sizes, names, quick=False, out=sys.stdout, dtype="float32"):
     import tensorflow as tf
 
     import tf_activations as tfa
@@ -415,9 +415,9 @@ def run(sizes, names, quick=False, out=sys.stdout):
         print(f"torch {torch.__version__} (own process, {os.cpu_count()} threads)", file=out)
     except Exception:
         print("torch: not importable (column skipped)", file=out)
-    print("times in ms, median; fwd / fwd+bwd (fb); float32; kernel = the C++ kernel (dispatched whatever "
-          "the mode would pick); graph = the plain float32 formula under tf.function, xla = the same with "
-          "jit_compile=True; keras = Keras' own function", file=out)
+    print(f"times in ms, median; fwd / fwd+bwd (fb); {dtype} (torch: float32); kernel = the C++ kernel "
+          f"(dispatched whatever the mode would pick); graph = the plain {dtype} formula under tf.function, "
+          "xla = the same with jit_compile=True; keras = Keras' own function", file=out)
     torch_times = _torch_times(sizes, names, quick)  # before TF starts its thread pools' work
     rows = []
     header = (f"{'activation':<13}{'N':>5} {'kernel':>13} {'graph':>13} {'xla':>13} {'keras':>13} "
@@ -425,8 +425,8 @@ def run(sizes, names, quick=False, out=sys.stdout):
     print(header, file=out)
     for log2 in sizes:
         n = 1 << log2
-        x = tf.random.stateless_normal([n], seed=[1, 2]) * 3
-        dy = tf.random.stateless_normal([n], seed=[3, 4])
+        x = tf.cast(tf.random.stateless_normal([n], seed=[1, 2]) * 3, dtype)
+        dy = tf.cast(tf.random.stateless_normal([n], seed=[3, 4]), dtype)
         reps = _repeats(n, quick)
         copy_fwd = tf.function(lambda x: tf.raw_ops.DeepCopy(x=x))
         copy_both = tf.function(lambda x, dy: (tf.raw_ops.DeepCopy(x=x), x * dy))
@@ -547,6 +547,9 @@ def main(argv=None) -> int:
     parser.add_argument("--eager", action="store_true",
                         help="only the eager per-call table (small tensors, 2^8-2^12; also printed after "
                              "the default table)")
+    parser.add_argument("--dtype", default="float32,bfloat16",
+                        help="with --kernels: the tensors' dtypes, comma separated, a table each (float32, "
+                             "bfloat16, float16, float64; default float32,bfloat16); torch stays float32")
     parser.add_argument("--memory-activations", default="mish,gelu,swish",
                         help="with --kernels: activations for the memory table")
     args = parser.parse_args(argv)
@@ -562,7 +565,12 @@ def main(argv=None) -> int:
         eager_overhead([n for n in names if n not in ("softmax", "log_softmax", "glu")] if args.activations
                        else EAGER_NAMES, quick=args.quick)
         return 0
-    run(sizes, names, quick=args.quick)
+    dtypes = args.dtype.split(",")
+    bad = [d for d in dtypes if d not in ("float32", "bfloat16", "float16", "float64")]
+    if bad:
+        parser.error(f"--dtype: unknown {bad}; choose from float32, bfloat16, float16, float64")
+    for dtype in dtypes:
+        run(sizes, names, quick=args.quick, dtype=dtype)
     if not args.no_memory:
         memory(args.memory_activations.split(","))
     return 0
