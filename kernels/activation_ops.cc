@@ -2,6 +2,8 @@
 //
 //   TfaForward(x: T, p: double, c: double[k]) -> y: T             attr fn
 //   TfaBackward(x: T, dy: T, p: double, c: double[k]) -> dx: T, dp: double
+//   TfaForwardSaved(x: T, p: double, c: double[k]) -> y: T, g: T   g = f'(x)
+//   TfaAttach(x: T, y: T, g: T) -> y                                 gradient dy * g
 //
 // One pass over memory each; vectorized with Eigen packets; split over TF's
 // intra-op pool. p is the scalar differentiable parameter (swish beta, snake
@@ -270,6 +272,29 @@ double BwdChunk(const T* x, const T* dy, T* dx, int64 n, const Args<typename ei:
   return s;
 }
 
+// f and f' of a chunk of C elements in one loop body (tail through padded packets).
+template <typename F, typename C>
+void FwdGradChunk(const C* x, C* y, C* g, int64 n, const Args<typename ei::packet_traits<C>::type>& a) {
+  using P = typename ei::packet_traits<C>::type;
+  constexpr int W = ei::unpacket_traits<P>::size;
+  auto one = [&](const C* xs, C* ys, C* gs) {
+    const P xv = ei::ploadu<P>(xs);
+    ei::pstoreu(ys, F::fwd(xv, a));
+    ei::pstoreu(gs, F::grad(xv, a, static_cast<P*>(nullptr)));
+  };
+  const int64 full = n - n % W;
+  for (int64 i = 0; i < full; i += W) one(x + i, y + i, g + i);
+  const int64 r = n - full;
+  if (r == 0) return;
+  alignas(64) C xb[W], yb[W], gb[W];
+  for (int64 i = 0; i < W; ++i) xb[i] = i < r ? x[full + i] : C(0);
+  one(xb, yb, gb);
+  for (int64 i = 0; i < r; ++i) {
+    y[full + i] = yb[i];
+    g[full + i] = gb[i];
+  }
+}
+
 // Rough cycles per element for the cost model of parallelFor.
 constexpr double kCyclesPerElement = 40.0;
 // Up to this many chunks (2^16 elements) the op runs on the calling thread: on the 2-core
@@ -288,16 +313,18 @@ constexpr int64 kMaxSerialChunks = TFA_MAX_SERIAL_CHUNKS;
 // float packets, except packets with a lane below F::kF32Below (or NaN), which
 // are recomputed in double (the tails where float intermediates underflow).
 // F::wide_lanes is true for small x (or beta x) and for NaN.
+// With g, also g = f'(x) in float, in the same loop body (the compiler shares their terms).
 template <typename F>
 void FwdChunkF32(const float* x, float* y, int64 n, const Args<typename ei::packet_traits<float>::type>& af,
-                 const Args<typename ei::packet_traits<double>::type>& ad) {
+                 const Args<typename ei::packet_traits<double>::type>& ad, float* g = nullptr) {
   using PF = typename ei::packet_traits<float>::type;
   using PD = typename ei::packet_traits<double>::type;
   constexpr int WF = ei::unpacket_traits<PF>::size;
   constexpr int WD = ei::unpacket_traits<PD>::size;
-  auto one = [&](const float* xs, float* ys) {
+  auto one = [&](const float* xs, float* ys, float* gs) {
     const PF xv = ei::ploadu<PF>(xs);
     const PF yf = F::fwd(xv, af);
+    if (gs) ei::pstoreu(gs, F::grad(xv, af, static_cast<PF*>(nullptr)));
     const PF wide = F::wide_lanes(xv, af);
     if (ei::predux_any(wide)) {  // per lane, so a result never depends on its neighbours
       alignas(64) float yw[WF];
@@ -308,33 +335,57 @@ void FwdChunkF32(const float* x, float* y, int64 n, const Args<typename ei::pack
     }
   };
   const int64 full = n - n % WF;
-  for (int64 i = 0; i < full; i += WF) one(x + i, y + i);
+  for (int64 i = 0; i < full; i += WF) one(x + i, y + i, g ? g + i : nullptr);
   const int64 r = n - full;
   if (r == 0) return;
   alignas(64) float xb[WF];
   alignas(64) float yb[WF];
+  alignas(64) float gb[WF];
   for (int i = 0; i < WF; ++i) xb[i] = i < r ? x[full + i] : 0.0f;
-  one(xb, yb);
+  one(xb, yb, g ? gb : nullptr);
   for (int64 i = 0; i < r; ++i) y[full + i] = yb[i];
+  if (g) std::memcpy(g + full, gb, r * sizeof(float));
 }
 #endif
 
+// g = f'(x) for one chunk, as the backward op's factor of dy (its loop with dy = 1: exact).
 template <typename F, typename T>
-void RunForward(OpKernelContext* ctx, const T* x, T* y, int64 n, double p, const double* c, int nc) {
+void GradChunk(const T* x, T* g, int64 n, const Args<typename ei::packet_traits<typename BwdType<T>::type>::type>& a) {
+  static const std::vector<T> ones(kChunk, T(1.0f));
+  BwdChunk<F, T, typename BwdType<T>::type, false>(x, ones.data(), g, n, a);
+}
+
+// y = f(x), and with g also g = f'(x) (the forward op that saves the derivative for a training
+// step). Where f and f' compute in the same type they run in one loop body, so the compiler
+// computes their common terms once (silu's e^-x, celu's exp); y is bitwise the plain forward's
+// and g the backward op's factor of dy.
+template <typename F, typename T>
+void RunForward(OpKernelContext* ctx, const T* x, T* y, int64 n, double p, const double* c, int nc,
+                T* g = nullptr) {
   using C = typename FwdType<T, F::kWide && !F::kF32>::type;
+  using CB = typename BwdType<T>::type;
   const auto a = MakeArgs<C>(p, c, nc);
   const auto ad = MakeArgs<double>(p, c, nc);
+  const auto ab = MakeArgs<CB>(p, c, nc);
   const int64 chunks = (n + kChunk - 1) / kChunk;
   auto work = [&](Eigen::Index b, Eigen::Index e) {
     for (Eigen::Index j = b; j < e; ++j) {
       const int64 s = j * kChunk;
+      const int64 len = std::min(kChunk, n - s);
 #if defined(__AVX__) || defined(__SSE2__)
       if constexpr (F::kWide && F::kF32 && std::is_same<T, float>::value && !TFA_WIDE_FLOAT32) {
-        FwdChunkF32<F>(x + s, y + s, std::min(kChunk, n - s), a, ad);
+        FwdChunkF32<F>(x + s, y + s, len, a, ad, g ? g + s : nullptr);
         continue;
       }
 #endif
-      FwdChunk<F, T, C>(x + s, y + s, std::min(kChunk, n - s), a);
+      if constexpr (std::is_same<T, C>::value && std::is_same<T, CB>::value) {
+        if (g) {
+          FwdGradChunk<F, T>(x + s, y + s, g + s, len, a);
+          continue;
+        }
+      }
+      FwdChunk<F, T, C>(x + s, y + s, len, a);
+      if (g) GradChunk<F, T>(x + s, g + s, len, ab);
     }
   };
   if (chunks <= kMaxSerialChunks) {
@@ -391,7 +442,8 @@ double RunBackward(OpKernelContext* ctx, const T* x, const T* dy, T* dx, int64 n
   return ::tensorflow::OkStatus();
 }
 
-template <typename T>
+// kSaved: TfaForwardSaved, which also outputs g = f'(x).
+template <typename T, bool kSaved>
 class ForwardOp : public OpKernel {
  public:
   explicit ForwardOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
@@ -408,14 +460,17 @@ class ForwardOp : public OpKernel {
     OP_REQUIRES_OK(ctx, ReadParams(ctx, 1, fn_, &p, &c, &nc));
     Tensor* y = nullptr;
     OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, x.shape(), &y));
+    Tensor* g = nullptr;
+    if (kSaved) OP_REQUIRES_OK(ctx, ctx->allocate_output(1, x.shape(), &g));
     const int64 n = x.NumElements();
     if (n == 0) return;
     const T* xs = x.flat<T>().data();
     T* ys = y->flat<T>().data();
+    T* gs = kSaved ? g->flat<T>().data() : nullptr;
     switch (fn_) {
 #define TFA_CASE(name, F)                              \
   case Fn::name:                                       \
-    RunForward<F, T>(ctx, xs, ys, n, p, c, nc);        \
+    RunForward<F, T>(ctx, xs, ys, n, p, c, nc, gs);    \
     break;
       TFA_ACTIVATIONS(TFA_CASE)
 #undef TFA_CASE
@@ -477,6 +532,15 @@ class BackwardOp : public OpKernel {
   bool param_grad_;
 };
 
+// out = y (the same buffer). Ties y to x for autodiff: its registered gradient is dy * g, with g
+// the derivative TfaForwardSaved computed alongside y, so a backward pass needs neither x nor
+// a second evaluation.
+class AttachOp : public OpKernel {
+ public:
+  explicit AttachOp(OpKernelConstruction* ctx) : OpKernel(ctx) {}
+  void Compute(OpKernelContext* ctx) override { ctx->set_output(0, ctx->input(1)); }
+};
+
 }  // namespace
 }  // namespace tfa
 
@@ -497,6 +561,38 @@ REGISTER_OP("TfaForward")
       return OkStatus();
     })
     .Doc("Fused activation forward (tf_activations).");
+
+REGISTER_OP("TfaForwardSaved")
+    .Input("x: T")
+    .Input("p: double")
+    .Input("c: double")
+    .Output("y: T")
+    .Output("g: T")
+    .Attr("T: {half, bfloat16, float, double}")
+    .Attr("fn: string")
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      shape_inference::ShapeHandle unused;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 0, &unused));
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 1, &unused));
+      c->set_output(0, c->input(0));
+      c->set_output(1, c->input(0));
+      return OkStatus();
+    })
+    .Doc("Fused activation forward that also returns g = f'(x) (for a training step).");
+
+REGISTER_OP("TfaAttach")
+    .Input("x: T")
+    .Input("y: T")
+    .Input("g: T")
+    .Output("out: T")
+    .Attr("T: {half, bfloat16, float, double}")
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      shape_inference::ShapeHandle merged;
+      TF_RETURN_IF_ERROR(c->Merge(c->input(1), c->input(2), &merged));
+      c->set_output(0, merged);
+      return OkStatus();
+    })
+    .Doc("out = y; gradient dy * g with respect to x (tf_activations).");
 
 REGISTER_OP("TfaBackward")
     .Input("x: T")
@@ -521,7 +617,11 @@ REGISTER_OP("TfaBackward")
 
 #define TFA_REGISTER(T)                                                                          \
   REGISTER_KERNEL_BUILDER(Name("TfaForward").Device(DEVICE_CPU).TypeConstraint<T>("T"),          \
-                          ::tfa::ForwardOp<T>);                                                  \
+                          ::tfa::ForwardOp<T, false>);                                           \
+  REGISTER_KERNEL_BUILDER(Name("TfaForwardSaved").Device(DEVICE_CPU).TypeConstraint<T>("T"),     \
+                          ::tfa::ForwardOp<T, true>);                                            \
+  REGISTER_KERNEL_BUILDER(Name("TfaAttach").Device(DEVICE_CPU).TypeConstraint<T>("T"),           \
+                          ::tfa::AttachOp);                                                      \
   REGISTER_KERNEL_BUILDER(Name("TfaBackward").Device(DEVICE_CPU).TypeConstraint<T>("T"),         \
                           ::tfa::BackwardOp<T>);
 TFA_REGISTER(Eigen::half)

@@ -315,9 +315,18 @@ struct Silu {  // swish with beta = 1 (no parameter gradient)
     return with_exp_tail(ei::pdiv(x, ei::padd(k<P>(1.0), ei::pexp(ei::pnegate(x)))), x, x);
   }
   template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
-    P s, slope;
-    sigmoid_and_slope(x, &s, &slope);
-    return ei::padd(s, times(x, slope));
+    // s + x s (1 - s) from e^-x, the forward's exp (one exp for both where they share a loop);
+    // 1 - s as e^-x s, which does not cancel. Below the tail limit e^-x overflows: there the
+    // e^-|x| form, for packets with such a lane.
+    using S = typename ei::unpacket_traits<P>::type;
+    const P e = ei::pexp(ei::pnegate(x));
+    const P s = ei::pdiv(k<P>(1.0), ei::padd(k<P>(1.0), e));
+    const P g = ei::padd(s, times(x, ei::pmul(ei::pmul(e, s), s)));
+    const P tail = lt(x, k<P>(sizeof(S) == sizeof(double) ? -708.0 : -87.0));
+    if (!ei::predux_any(tail)) return g;
+    P s_tail, slope;
+    sigmoid_and_slope(x, &s_tail, &slope);
+    return where(tail, ei::padd(s_tail, times(x, slope)), g);
   }
 };
 
@@ -472,11 +481,20 @@ struct LishtFloat {
   static constexpr int kFixed = 0;
   static constexpr bool kF32 = false;
   TFA_WIDE_BELOW(x)
-  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) { return Lisht::fwd(x, a); }
+  // t = expm1(-2|x|), r = 1 / (2 + t): tanh|x| = |t| r, sech^2 x = 4 (1 + t) r^2. f and f'
+  // write them alike, so the saved forward computes them once for both.
+  template <typename P> static EIGEN_STRONG_INLINE void parts(const P& x, P& t, P& r) {
+    t = expm1_nonpositive(ei::pmul(k<P>(2.0), neg_abs(x)));
+    r = ei::pdiv(k<P>(1.0), ei::padd(k<P>(2.0), t));
+  }
+  template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>&) {
+    P t, r;
+    parts(x, t, r);
+    return ei::pmul(ei::pabs(x), ei::pabs(ei::pmul(t, r)));  // |x| tanh|x|: +0 at +-0
+  }
   template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
-    // t = expm1(-2|x|): tanh|x| = -t / (2 + t), sech^2 x = 4 (1 + t) / (2 + t)^2
-    const P t = expm1_nonpositive(ei::pmul(k<P>(2.0), neg_abs(x)));
-    const P r = ei::pdiv(k<P>(1.0), ei::padd(k<P>(2.0), t));
+    P t, r;
+    parts(x, t, r);
     const P th_abs = ei::pnegate(ei::pmul(t, r));
     const P th = where(ge(x, ei::pzero(x)), th_abs, ei::pnegate(th_abs));
     const P s2 = ei::pmul(ei::pmul(k<P>(4.0), ei::padd(k<P>(1.0), t)), ei::pmul(r, r));

@@ -168,6 +168,61 @@ def test_second_order(lib, name, kw):
     _close(hk, hp, 1e-10, 1e-13)
 
 
+# kernels that save f'(x) in a training graph; swish only at beta = 1 (silu's op: no d/dbeta)
+SAVED_CASES = [(n, kw) for n, kw in CASES if native._KERNELS[n].saved and kw.get("beta", 1.0) == 1.0]
+
+
+def _op_types(f, *args):
+    return {op.type for op in f.get_concrete_function(*args).graph.get_operations()}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.name)
+@pytest.mark.parametrize("name,kw", SAVED_CASES, ids=[n + "".join(f"-{k}={v}" for k, v in kw.items())
+                                                      for n, kw in SAVED_CASES])
+def test_a_training_graph_saves_the_derivative_instead_of_x(lib, name, kw, dtype, monkeypatch):
+    """In a tf.function whose tape records x, a `saved` kernel's forward also writes g = f'(x)
+    and the backward pass is dy * g: nothing after the forward reads x (so it is freed, and g
+    takes its place). y and dx equal the two-op path's (forward op, then backward op on x)
+    bitwise; half types round g before the multiply, so within a rounding, and swish's two-op
+    backward is its own functor's."""
+    fn = getattr(tfa, name)
+    x = tf.cast(tf.constant(_inputs()), dtype)
+    dy = tf.cast(tf.constant(np.linspace(-2, 2, x.shape[0])), dtype)
+
+    def traced():
+        return tf.function(lambda x, dy: _value_and_grad(fn, x, kw, dy), autograph=False)
+
+    saved = traced()
+    graph = saved.get_concrete_function(x, dy).graph
+    assert {"TfaForwardSaved", "TfaAttach"} <= _op_types(saved, x, dy)
+    assert "TfaBackward" not in _op_types(saved, x, dy)
+    x_readers = {op.type for op in graph.get_operations() if any(t is graph.inputs[0] for t in op.inputs)}
+    assert x_readers == {"TfaForwardSaved", "TfaAttach"}
+    y, dx = saved(x, dy)
+    monkeypatch.setattr(native, "_saved_off", True)
+    two_op = traced()
+    assert "TfaBackward" in _op_types(two_op, x, dy)
+    y2, dx2 = two_op(x, dy)
+    np.testing.assert_array_equal(_bits(y), _bits(y2))
+    # swish at beta = 1: the two-op path's backward is swish's (it also sums d/dbeta), silu's here
+    if dtype in (tf.float32, tf.float64) and name != "swish":
+        np.testing.assert_array_equal(_bits(dx), _bits(dx2))
+    else:
+        _close(dx, dx2, *_BWD_TOL[dtype])
+
+
+def test_no_saved_derivative_without_a_tape_or_eagerly(lib):
+    """Inference graphs and eager calls run the plain forward op: no second output to write, and
+    an eager tape would keep x, y and g."""
+    x = tf.constant(_inputs(), tf.float32)
+    assert _op_types(tf.function(tfa.silu), x) >= {"TfaForward"}
+    assert "TfaForwardSaved" not in _op_types(tf.function(tfa.silu), x)
+    with tf.GradientTape() as tape:  # eager: the op's own registered gradient (TfaBackward)
+        tape.watch(x)
+        y = tfa.silu(x)
+    assert y.dtype == tf.float32 and tape.gradient(y, x).shape == x.shape
+
+
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=lambda d: d.name)
 @pytest.mark.parametrize("name,param", [("swish", "beta"), ("snake", "frequency")])
 def test_parameter_gradients_first_and_second_order(lib, name, param, dtype):
@@ -453,7 +508,7 @@ def _snake2(x, a, dtype):
     return 2.0 * a * (np.cos(ax) ** 2 - np.sin(ax) ** 2)
 
 
-@pytest.mark.parametrize("path", ["kernel", "pure"])
+@pytest.mark.parametrize("path", ["kernel", "kernel-graph", "pure"])
 @pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=lambda d: d.name)
 @pytest.mark.parametrize("name,kw,f2", SECOND, ids=[n + "".join(f"-{k}={v}" for k, v in kw.items())
                                                     for n, kw, _ in SECOND])
@@ -475,6 +530,8 @@ def test_second_derivative_matches_closed_form_to_the_far_tails(lib, name, kw, f
     if path == "pure":
         with native.disabled():
             h = hessian_diagonal()
+    elif path == "kernel-graph":  # the saved-derivative forward where the kernel has one
+        h = tf.function(hessian_diagonal, autograph=False)()
     else:
         h = hessian_diagonal()
     x64 = x.astype(np.float64)
@@ -570,7 +627,7 @@ def test_swish_with_a_watched_constant_beta_of_one_gets_its_gradient(lib):
 
 @pytest.mark.parametrize("name,params", [("mish", {}), ("swish", {"beta": 1.5}), ("celu", {"alpha": 0.5})])
 def test_a_tensor_split_across_threads_gives_what_its_slices_give(lib, name, params):
-    """Above 2^18 elements the ops hand chunks to the thread pool; below, the calling thread runs
+    """Above 2^16 elements the ops hand chunks to the thread pool; below, the calling thread runs
     them. Each element's value and slope must not depend on which: bitwise against slices that
     stay on one thread; a parameter's gradient (a sum over chunks) against float64."""
     n = 2 ** 18 + 2 ** 11 + 37  # past the serial limit, and a ragged last chunk

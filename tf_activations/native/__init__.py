@@ -54,6 +54,7 @@ class Kernel:
     default: bool = False     # faster than Keras' function (or our float32 composite) at every size
     exact: bool = False       # within 1 ulp, as the float64 composite is
     fast_fn: str | None = None  # a float-math variant for the default mode (within 4 ulp)
+    saved: bool = False         # in a training graph, save f'(x) in the forward pass (TfaForwardSaved)
 
 
 # Measured on this project's 2-core machine with `python -m tf_activations bench`
@@ -79,8 +80,8 @@ _KERNELS = {
     "sigmoid": Kernel("sigmoid", "sigmoid"),
     "tanh": Kernel("tanh", "tanh"),
     "mish": Kernel("mish", "mish", default=True, exact=True),
-    "swish": Kernel("swish", "swish", param="beta", default=True),
-    "silu": Kernel("silu", "silu", default=True),
+    "swish": Kernel("swish", "swish", param="beta", default=True, saved=True),
+    "silu": Kernel("silu", "silu", default=True, saved=True),
     "gelu": Kernel("gelu", "gelu", consts=(("approximate", False),)),
     # Faster than Keras' hard_silu/hard_sigmoid at every size: float32 graph 1.06-3.64x, eager
     # 3-6x; float16 / bfloat16 1.16-3.65x since half tensors convert a packet at a time.
@@ -88,9 +89,9 @@ _KERNELS = {
     "hard_sigmoid": Kernel("hard_sigmoid", "hard_sigmoid", default=True, exact=True),
     "elu": Kernel("elu", "elu", fixed=("alpha",), exact=True),
     "selu": Kernel("selu", "selu"),
-    "celu": Kernel("celu", "celu", fixed=("alpha",), default=True, exact=True),
+    "celu": Kernel("celu", "celu", fixed=("alpha",), default=True, exact=True, saved=True),
     "softplus": Kernel("softplus", "softplus", exact=True),
-    "lisht": Kernel("lisht", "lisht", default=True, exact=True, fast_fn="lisht_float"),
+    "lisht": Kernel("lisht", "lisht", default=True, exact=True, fast_fn="lisht_float", saved=True),
     "snake": Kernel("snake", "snake", param="frequency", default=True, exact=True, fast_fn="snake_float"),
 }
 _GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),))
@@ -105,6 +106,7 @@ _lock = threading.Lock()
 _lib = None
 _lib_tried = False
 _lib_path = None
+_saved_off = False  # tests and benchmarks set it to trace the two-op path for comparison
 
 
 def has_kernel(name) -> bool:
@@ -281,9 +283,26 @@ def dispatch(name, x, fixed, tensors, exact=False):
     fn = k.fn if exact or k.fast_fn is None else k.fast_fn
     if fn == "swish" and _static_value(tensors["beta"]) == 1.0:
         fn = "swish_beta1"
+    if k.saved and (k.param is None or fn == "swish_beta1") and _training_graph(x):
+        # A graph recording x's gradient: save g = f'(x) instead of x (one tensor either way);
+        # the backward pass is dy * g, and f, f' share their terms in one loop (_attach_grad).
+        y, g = lib.tfa_forward_saved(x, p, c, fn=fn)
+        return lib.tfa_attach(x, y, g)
     # The op itself, with its registered gradient (_forward_grad): no tf.custom_gradient, whose
     # Python machinery cost ~60 us per eager call (3x Keras' own mish on 2^8-2^12 elements).
     return lib.tfa_forward(x, p, c, fn=fn)
+
+
+def _training_graph(x) -> bool:
+    """Building a graph in which a tape records x's gradient (a Keras train_step, a
+    tf.function with a GradientTape). Not eagerly: an eager tape would keep x, y and g."""
+    if _saved_off or tf.executing_eagerly():
+        return False
+    try:
+        from tensorflow.python.eager import record
+    except ImportError:  # a TF without the module: the two-op path, as in inference
+        return False
+    return bool(record.should_record_backprop([x]))
 
 
 _EAGER_CONSTANTS = {}
@@ -320,15 +339,44 @@ def provide_formulas(name, derivative, param_derivatives, backward_dtype) -> Non
 @tf.RegisterGradient("TfaForward")
 def _forward_grad(op, dy):
     x, p, c = op.inputs
-    fn = op.get_attr("fn")
-    fn = fn.decode() if isinstance(fn, bytes) else fn
+    fn = _attr_fn(op)
     dx, dp = load().tfa_backward(x, dy, p, c, fn=_BACKWARD_FN.get(fn, fn), param_grad=True)
     return [dx, dp, None]
 
 
+@tf.RegisterGradient("TfaAttach")
+def _attach_grad(op, dy):
+    """dy * g: TfaForwardSaved computed g = f'(x) with y, so the backward pass is one multiply."""
+    return [dy * op.inputs[2], None, None]
+
+
+@tf.RegisterGradient("TfaForwardSaved")
+def _forward_saved_grad(op, gy, gg):
+    """Reached through g only, by a second derivative (d(dy * g)/dx = dy f''(x)). y feeds only
+    TfaAttach, whose gradient does not flow back into y, so gy is zeros (and 0 * g would be
+    NaN where g is)."""
+    x, p, c = op.inputs
+    if gg is None:
+        return [tf.zeros_like(x), None, None]
+    fn = _attr_fn(op)
+    return [_backward_grads(_BACKWARD_FN.get(fn, fn), x, None, p, c, gg, None, False)[0], None, None]
+
+
+def _attr_fn(op):
+    fn = op.get_attr("fn")
+    return fn.decode() if isinstance(fn, bytes) else fn
+
+
 @tf.RegisterGradient("TfaBackward")
 def _backward_grad(op, gdx, gdp):
-    """d(dx, dp) from the declared pure-TF derivative formulas (autodiff of f' and df/dp).
+    x, dy, p, c = op.inputs
+    gx, gdy, gp = _backward_grads(_attr_fn(op), x, dy, p, c, gdx, gdp, op.get_attr("param_grad"))
+    return [gx, gdy, gp, None]
+
+
+def _backward_grads(fn, x, dy, p, c, gdx, gdp, param_grad):
+    """d(dx, dp) of dx = dy f'(x), dp = sum(dy df/dp) (dy None: 1) from the declared pure-TF
+    derivative formulas (autodiff of f' and df/dp), as [d/dx, d/ddy, d/dp].
 
     Where an upstream gradient is 0 its output's contribution is 0, not 0 * (a partial that
     overflowed to inf or NaN): TF hands this function zeros for the output nobody uses (dp
@@ -336,12 +384,11 @@ def _backward_grad(op, gdx, gdp):
     for swish at |x| >= 2e19 in float32. Every partial is taken per element (p broadcast to
     x's shape) so each element can be masked on its own.
     """
-    fn = op.get_attr("fn")
-    fn = fn.decode() if isinstance(fn, bytes) else fn
     k = _BY_FN[fn]
     derivative, param_derivatives, backward_dtype = _FORMULAS[k.spec]
-    param_grad = op.get_attr("param_grad") and k.param is not None
-    x, dy, p, c = op.inputs
+    param_grad = param_grad and k.param is not None
+    if dy is None:
+        dy = tf.ones_like(x)
     bwd = backward_dtype(x.dtype)
     pb = tf.broadcast_to(tf.cast(p, bwd), tf.shape(x))
     with tf.GradientTape(persistent=True) as tape:
@@ -364,7 +411,7 @@ def _backward_grad(op, gdx, gdp):
     del tape
     gx, gdy, gpb = grads
     gp = tf.cast(tf.reduce_sum(gpb), tf.float64) if k.param is not None else None
-    return [gx, gdy, gp, None]
+    return [gx, gdy, gp]
 
 
 def _add_masked(totals, grads, keep):
