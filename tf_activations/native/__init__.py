@@ -24,9 +24,11 @@
 
 The kernel path calls the forward op directly; its registered gradient runs the
 backward op on x (in a graph only x is kept for the backward pass; an eager tape
-keeps y as well, as it does for any op with a Python-registered gradient). The
-backward op has its own registered gradient built from the declared pure-TF
-derivatives, so second derivatives are right on this path too.
+keeps y as well, as it does for any op with a Python-registered gradient). In a
+graph whose tape records x, a ``saved`` kernel instead runs the forward op that
+also writes g = f'(x) and the backward pass is dy * g: g is kept instead of x.
+The backward ops have registered gradients built from the declared pure-TF
+derivatives, so second derivatives are right on these paths too.
 """
 
 from __future__ import annotations
