@@ -60,17 +60,19 @@ class Kernel:
 
 
 # Measured on this project's 2-core machine with `python -m tf_activations bench`
-# (fwd+bwd, y and dx returned, float32). default=True: the kernel beats Keras'
-# own function (names Keras lacks: the float32 composite) at 2^16, 2^20 and
-# 2^24 elements, eager and in tf.function. sigmoid, tanh, elu, selu and
-# softplus lose to TF's fused ops; gelu (both forms), hard_swish and
-# hard_sigmoid lose at 2^16 or 2^20. exact=True: max float32 error within 1 ulp
-# on `benchmarks/accuracy.py --dense`; sigmoid, tanh, silu/swish and selu use
-# float math (1.2-3.6 ulp). gelu (both forms) is within 1 ulp on that sweep but its
-# float32 derivative flushes to 0 where it is still a normal float (x in -13.34..-13.15,
-# tanh form -10.24..-10.0; tests/test_silent_wrong.py), which exact mode promises not to.
-# fast_fn: the default mode runs that float-math variant instead (lisht 3.04, snake
-# 3.82 ulp; 2-5x faster than their double-evaluated forward).
+# (fwd+bwd, y and dx returned). default=True: the kernel beats Keras' own function
+# (names Keras lacks: the float32 composite) at 2^16, 2^20 and 2^24 elements, eager
+# and in tf.function, in float32 and the half types. sigmoid, tanh, elu, selu and
+# softplus lose to TF's fused ops; gelu's tanh form loses at 2^16 or 2^20.
+# exact=True: max float32 error within 1 ulp on `benchmarks/accuracy.py --dense`;
+# sigmoid, tanh, silu/swish and selu use float math (1.2-3.0 ulp). gelu (both forms)
+# is within 1 ulp on that sweep but its float32 derivative flushes to 0 where it is
+# still a normal float (x in -13.34..-13.15, tanh form -10.24..-10.0;
+# tests/test_silent_wrong.py), which exact mode promises not to.
+# fast_fn: the default mode runs that float-math variant instead (lisht 3.76, snake
+# 3.82, gelu 6.56 ulp where Keras' gelu is 1.7e7; 2-5x faster than the double-evaluated
+# forward). saved=True: in a training graph the forward also writes f'(x), measured
+# faster than the two-op path (silu/swish, celu, lisht; not mish, gelu, hard_*).
 
 
 # Activation name -> kernel(s). A kernel runs only where the alternative is the
