@@ -100,9 +100,10 @@ def _step(kind, name, variant, x, labels, signature=None):
 
 
 def _runs_kernel(graph):
-    if any(op.type == "TfaForward" for op in graph.get_operations()):
+    """A forward kernel op in the step's graph or its functions (TfaForwardSaved in training)."""
+    if any(op.type.startswith("TfaForward") for op in graph.get_operations()):
         return True
-    return any(n.op == "TfaForward" for f in graph.as_graph_def().library.function for n in f.node_def)
+    return any(n.op.startswith("TfaForward") for f in graph.as_graph_def().library.function for n in f.node_def)
 
 
 def timing(models, names, rounds, out=sys.stdout):
