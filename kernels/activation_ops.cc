@@ -546,6 +546,15 @@ class AttachOp : public OpKernel {
 
 namespace tensorflow {
 
+// TfaForward, TfaForwardSaved: p a scalar, c a vector, every output shaped like x.
+Status ForwardShape(shape_inference::InferenceContext* c) {
+  shape_inference::ShapeHandle unused;
+  TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 0, &unused));
+  TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 1, &unused));
+  for (int i = 0; i < c->num_outputs(); ++i) c->set_output(i, c->input(0));
+  return OkStatus();
+}
+
 REGISTER_OP("TfaForward")
     .Input("x: T")
     .Input("p: double")
@@ -553,13 +562,7 @@ REGISTER_OP("TfaForward")
     .Output("y: T")
     .Attr("T: {half, bfloat16, float, double}")
     .Attr("fn: string")
-    .SetShapeFn([](shape_inference::InferenceContext* c) {
-      shape_inference::ShapeHandle unused;
-      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 0, &unused));
-      TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 1, &unused));
-      c->set_output(0, c->input(0));
-      return OkStatus();
-    })
+    .SetShapeFn(ForwardShape)
     .Doc("Fused activation forward (tf_activations).");
 
 REGISTER_OP("TfaForwardSaved")
@@ -570,14 +573,7 @@ REGISTER_OP("TfaForwardSaved")
     .Output("g: T")
     .Attr("T: {half, bfloat16, float, double}")
     .Attr("fn: string")
-    .SetShapeFn([](shape_inference::InferenceContext* c) {
-      shape_inference::ShapeHandle unused;
-      TF_RETURN_IF_ERROR(c->WithRank(c->input(1), 0, &unused));
-      TF_RETURN_IF_ERROR(c->WithRank(c->input(2), 1, &unused));
-      c->set_output(0, c->input(0));
-      c->set_output(1, c->input(0));
-      return OkStatus();
-    })
+    .SetShapeFn(ForwardShape)
     .Doc("Fused activation forward that also returns g = f'(x) (for a training step).");
 
 REGISTER_OP("TfaAttach")
