@@ -149,8 +149,8 @@ struct HalfPackets<Eigen::bfloat16> {
 template <typename T>
 constexpr bool kHalfPackets = std::is_same<T, Eigen::half>::value || std::is_same<T, Eigen::bfloat16>::value;
 
-// Calls body(offset, count) for full packets of 8 (count 8) and once for the tail (count < 8),
-// with pointers to padded copies for the tail.
+// Calls body(a, b, out) on each full packet of 8 elements, then once on zero-padded copies of
+// the tail (b may be null).
 template <typename T, typename Body>
 EIGEN_STRONG_INLINE void HalfLoop(const T* a, const T* b, T* out, int64 n, Body body) {
   const int64 full = n - n % 8;
@@ -209,7 +209,7 @@ void FwdChunk(const T* x, T* y, int64 n, const Args<typename ei::packet_traits<C
   }
 #endif
 #if defined(__AVX__)
-  if constexpr (kHalfPackets<T> && std::is_same<C, float>::value) {
+  if constexpr (HalfLoopEnabled<T, C>()) {
     using H = HalfPackets<T>;
     HalfLoop<T>(x, nullptr, y, n, [&](const T* xs, const T*, T* ys) { H::store(ys, F::fwd(H::load(xs), a)); });
     return;
@@ -459,9 +459,13 @@ class ForwardOp : public OpKernel {
     int nc;
     OP_REQUIRES_OK(ctx, ReadParams(ctx, 1, fn_, &p, &c, &nc));
     Tensor* y = nullptr;
-    OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, x.shape(), &y));
     Tensor* g = nullptr;
-    if (kSaved) OP_REQUIRES_OK(ctx, ctx->allocate_output(1, x.shape(), &g));
+    if (kSaved) {  // y never overwrites x here: where f and f' run in two loops, f' reads x after
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &y));
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(1, x.shape(), &g));
+    } else {
+      OP_REQUIRES_OK(ctx, ctx->forward_input_or_allocate_output({0}, 0, x.shape(), &y));
+    }
     const int64 n = x.NumElements();
     if (n == 0) return;
     const T* xs = x.flat<T>().data();
