@@ -135,6 +135,13 @@ template <typename P> EIGEN_STRONG_INLINE P scaled_expm1_nonpositive(const P& x,
                ei::pmul(alpha, ei::psub(ei::pexp(z), k<P>(1.0))));
 }
 
+// c[0] z^(N-1) + c[1] z^(N-2) + ... + c[N-1] by Horner's rule, one fma per coefficient.
+template <typename P, size_t N> EIGEN_STRONG_INLINE P horner(const P& z, const double (&c)[N]) {
+  P r = k<P>(c[0]);
+  for (size_t i = 1; i < N; ++i) r = ei::pmadd(r, z, k<P>(c[i]));
+  return r;
+}
+
 // sin and cos of a double packet with one argument reduction for every lane.
 // Eigen's psin/pcos switch the whole packet to a finer reduction when any lane
 // is >= 15, so a lane's result would depend on its neighbours; here every lane
@@ -149,23 +156,13 @@ template <typename P> EIGEN_STRONG_INLINE void sincos_uniform(const P& x, P* sin
   const P s = ei::trig_reduce_medium_double(x_abs, q_high, ei::pcast<PI, P>(q_int));
   const P ss = ei::pmul(s, s);
   // Eigen's Pade approximants (< 1 ulp on [-pi/4, pi/4])
-  P cn = ei::pmadd(ss, k<P>(80737373), k<P>(-13853547000));
-  cn = ei::pmadd(cn, ss, k<P>(727718024880));
-  cn = ei::pmadd(cn, ss, k<P>(-11275015752000));
-  cn = ei::pmadd(cn, ss, k<P>(23594700729600));
-  P cd = ei::pmadd(ss, k<P>(147173), k<P>(39328920));
-  cd = ei::pmadd(cd, ss, k<P>(5772800880));
-  cd = ei::pmadd(cd, ss, k<P>(522334612800));
-  cd = ei::pmadd(cd, ss, k<P>(23594700729600));
-  const P scos = ei::pdiv(cn, cd);
-  P sn = ei::pmadd(ss, k<P>(4585922449), k<P>(-1066023933480));
-  sn = ei::pmadd(sn, ss, k<P>(83284044283440));
-  sn = ei::pmadd(sn, ss, k<P>(-2303682236856000));
-  sn = ei::pmadd(sn, ss, k<P>(15605159573203200));
-  P sd = ei::pmadd(ss, k<P>(1029037), k<P>(345207016));
-  sd = ei::pmadd(sd, ss, k<P>(61570292784));
-  sd = ei::pmadd(sd, ss, k<P>(6603948711360));
-  sd = ei::pmadd(sd, ss, k<P>(346781323848960));
+  constexpr double kCosNum[] = {80737373, -13853547000, 727718024880, -11275015752000, 23594700729600};
+  constexpr double kCosDen[] = {147173, 39328920, 5772800880, 522334612800, 23594700729600};
+  constexpr double kSinNum[] = {4585922449, -1066023933480, 83284044283440, -2303682236856000, 15605159573203200};
+  constexpr double kSinDen[] = {1029037, 345207016, 61570292784, 6603948711360, 346781323848960};
+  const P scos = ei::pdiv(horner(ss, kCosNum), horner(ss, kCosDen));
+  const P sn = horner(ss, kSinNum);
+  const P sd = horner(ss, kSinDen);
   const P ssin = ei::pdiv(ei::pmul(s, sn), ei::pmul(k<P>(45), sd));
   const P even = ei::preinterpret<P>(ei::pcmp_eq(ei::pand(q_int, ei::pset1<PI>(1)), ei::pzero(q_int)));
   const P sign = k<P>(-0.0);
@@ -542,18 +539,16 @@ struct GeluFloat : Gelu {
   }
   // Phi(x) and phi(x) = exp(-x^2/2) / sqrt(2 pi), for |x| up to 13.5 (beyond: phi = 0)
   template <typename P> static EIGEN_STRONG_INLINE void parts(const P& x, P& cdf, P& pdf) {
-    constexpr double q[] = {0.2820902039437799,   0.28220605036473423, 0.2457201611245588,
-                            0.18205911468130614,  0.06925548115048316, -0.002737709919795168,
-                            0.04515257079801743,  -0.3672034992004157, 0.438072913224454,
-                            -0.21468199657496637, 0.04006672714419378};
+    constexpr double q[] = {0.04006672714419378,  -0.21468199657496637, 0.438072913224454,
+                            -0.3672034992004157,  0.04515257079801743,  -0.002737709919795168,
+                            0.06925548115048316,  0.18205911468130614,  0.2457201611245588,
+                            0.28220605036473423,  0.2820902039437799};  // t^10 .. t^0
     const P ax = vmin(ei::pabs(x), k<P>(13.5));
     const P h = ei::pmul(ax, ax);
     const P l = ei::pmsub(ax, ax, h);
     const P e = ei::pmul(ei::pexp(ei::pmul(k<P>(-0.5), h)), ei::pnmadd(k<P>(0.5), l, k<P>(1.0)));
     const P t = ei::pdiv(k<P>(1.0), ei::pmadd(k<P>(0.5 * kSqrtHalf), ax, k<P>(1.0)));
-    P poly = k<P>(q[10]);
-    for (int i = 9; i >= 0; --i) poly = ei::pmadd(poly, t, k<P>(q[i]));
-    const P half_erfc = ei::pmul(ei::pmul(k<P>(0.5), t), ei::pmul(e, poly));  // Phi(-|x|)
+    const P half_erfc = ei::pmul(ei::pmul(k<P>(0.5), t), ei::pmul(e, horner(t, q)));  // Phi(-|x|)
     cdf = where(lt(x, ei::pzero(x)), half_erfc, ei::psub(k<P>(1.0), half_erfc));
     pdf = where(lt(ei::pabs(x), k<P>(13.5)), ei::pmul(k<P>(kInvSqrt2Pi), e), ei::pzero(x));
   }
