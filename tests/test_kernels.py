@@ -91,6 +91,17 @@ def _close(actual, expected, rtol, atol):
     assert bad.size == 0, f"{bad.size} mismatches, e.g. {[(a.flat[i], b.flat[i]) for i in bad[:5]]}"
 
 
+def _first_and_second(fn, x, kw):
+    """f'(x) and the diagonal of f''(x), by nested tapes."""
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = fn(x, **kw)
+        g = inner.gradient(y, x)
+    return g, outer.gradient(g, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+
+
 def _value_and_grad(fn, x, kw, dy):
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -154,16 +165,7 @@ def test_second_order(lib, name, kw):
     fn = getattr(tfa, name)
     x = tf.constant(np.concatenate([_inputs(200, seed=1), [-2.5, 2.5, 0.3]]))
 
-    def second(x):
-        with tf.GradientTape() as outer:
-            outer.watch(x)
-            with tf.GradientTape() as inner:
-                inner.watch(x)
-                y = fn(x, **kw)
-            g = inner.gradient(y, x)
-        return g, outer.gradient(g, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
-
-    (gk, hk), (gp, hp) = _both(second, x)
+    (gk, hk), (gp, hp) = _both(_first_and_second, fn, x, kw)
     _close(gk, gp, 1e-12, 1e-15)
     _close(hk, hp, 1e-10, 1e-13)
 
@@ -519,13 +521,7 @@ def test_second_derivative_matches_closed_form_to_the_far_tails(lib, name, kw, f
     fn = getattr(tfa, name)
 
     def hessian_diagonal():
-        with tf.GradientTape() as outer:
-            outer.watch(xt)
-            with tf.GradientTape() as inner:
-                inner.watch(xt)
-                y = fn(xt, **kw)
-            g = inner.gradient(y, xt)
-        return outer.gradient(g, xt, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        return _first_and_second(fn, xt, kw)[1]
 
     if path == "pure":
         with native.disabled():
