@@ -24,6 +24,7 @@ import inspect
 
 import numpy as np
 import tensorflow as tf
+from tensorflow.python.framework.ops import EagerTensor
 
 from tf_activations import native
 from tf_activations._mode import DEFAULT_EVERYWHERE as _DEFAULT_EVERYWHERE
@@ -56,7 +57,9 @@ def backward_dtype(dtype: tf.DType) -> tf.DType:
     return tf.float32 if dtype in (tf.float16, tf.bfloat16) else dtype
 
 
-_EAGER_TENSOR = type(tf.constant(0.0))
+# The class itself, not type(tf.constant(...)): an op at import would start TensorFlow's runtime,
+# after which users can no longer set threads, devices or a MultiWorkerMirroredStrategy.
+_EAGER_TENSOR = EagerTensor
 
 
 def to_float_tensor(fn_name: str, x) -> tf.Tensor:
