@@ -52,9 +52,10 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "slow: takes more than ~5 s (still runs in CI)")
 
 
-def run_python(code: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Runs ``code`` in a fresh ``python -c`` (cwd = repo root); fails the test on non-zero exit."""
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2")
+def run_python(code: str, timeout: float = 300, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Runs ``code`` in a fresh ``python -c`` (cwd = repo root, ``env`` added to this process'
+    environment); fails the test on non-zero exit."""
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="2", **(env or {}))
     proc = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=timeout)
     if proc.returncode:

@@ -1,4 +1,4 @@
-""".keras save/load in fresh processes, MirroredStrategy, SavedModel export and TFLite.
+""".keras save/load in fresh processes, SavedModel export and TFLite (tf.distribute: test_distributed.py).
 
 Fresh processes (conftest.run_python) load what this process saved; the comparison is
 always against this process's original model or a float64 NumPy evaluation.
@@ -172,62 +172,7 @@ def test_names_saved_under_the_package_are_refused_by_plain_keras(reloaded_plain
     assert isinstance(loaded[name], str) and f"tf_activations>{name}" in loaded[name], loaded[name]
 
 
-# --- 5. MirroredStrategy over two logical CPUs == one device --------------------------------
-
-MIRRORED_SCRIPT = """
-import tensorflow as tf
-cpu = tf.config.list_physical_devices("CPU")[0]
-tf.config.set_logical_device_configuration(
-    cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
-import numpy as np, keras, tf_activations as ta
-
-def build():
-    keras.utils.set_random_seed(0)
-    inp = keras.Input((6,))
-    h = keras.layers.Dense(8, activation="mish")(inp)
-    h = ta.layers.Swish(trainable_beta=True, per_channel=True)(h)
-    h = keras.layers.Dense(8, activation="snake")(h)
-    h = ta.layers.PReLU()(h)
-    return keras.Model(inp, keras.layers.Dense(2, activation="lisht")(h))
-
-rng = np.random.RandomState(0)
-x = rng.randn(64, 6).astype("float32")
-y = rng.randn(64, 2).astype("float32")
-
-def train(strategy):
-    with strategy.scope():
-        model = build()
-        model.compile(optimizer=keras.optimizers.SGD(0.05), loss="mse")
-    initial = [w.copy() for w in model.get_weights()]
-    model.fit(x, y, batch_size=16, epochs=2, shuffle=False, verbose=0)
-    return initial, model.get_weights()
-
-init1, one = train(tf.distribute.OneDeviceStrategy("/cpu:0"))
-mirrored = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-assert mirrored.num_replicas_in_sync == 2, mirrored.num_replicas_in_sync
-init2, two = train(mirrored)
-np.savez({out!r}, **{{f"init1_{{i}}": w for i, w in enumerate(init1)}},
-         **{{f"init2_{{i}}": w for i, w in enumerate(init2)}},
-         **{{f"one_{{i}}": w for i, w in enumerate(one)}}, **{{f"two_{{i}}": w for i, w in enumerate(two)}})
-print("NWEIGHTS", len(one))
-"""
-
-
-@pytest.mark.slow
-def test_mirrored_strategy_two_cpus_matches_one_device(tmp_path):
-    out = tmp_path / "w.npz"
-    proc = run_python(MIRRORED_SCRIPT.format(out=str(out)))
-    n = int(re.search(r"NWEIGHTS (\d+)", proc.stdout).group(1))
-    w = np.load(out)
-    for i in range(n):
-        np.testing.assert_array_equal(w[f"init1_{i}"], w[f"init2_{i}"])
-        np.testing.assert_allclose(w[f"two_{i}"], w[f"one_{i}"], rtol=1e-5, atol=1e-6,
-                                   err_msg=f"weight {i}")
-    moved = [np.abs(w[f"one_{i}"] - w[f"init1_{i}"]).max() for i in range(n)]
-    assert min(moved) > 1e-5, f"some weights did not train: {moved}"
-
-
-# --- 6. SavedModel export, reload without the package, gradients, TFLite --------------------
+# --- 5. SavedModel export, reload without the package, gradients, TFLite --------------------
 
 BETA, FREQ = 1.3, np.array([0.5, 0.8, 1.2, 2.0])
 
