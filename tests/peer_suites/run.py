@@ -10,9 +10,10 @@ exits 0 only if the failures are exactly the deliberate differences listed below
 (README, "Deliberate differences from Keras" and "Coming from TensorFlow Addons").
 
 TF Addons' tests are not in its wheel and TF Addons does not import with Keras 3:
-``addons_shim/`` gives its import paths (backed by ``tf_activations.addons_compat``)
-and re-implements the two helpers the tests use (``assert_allclose_according_to_type``,
-``layer_test``); ``addons_conftest.py`` gives its fixtures.
+``addons_shim/`` gives its import paths (backed by ``tf_activations.addons_compat``) and
+re-implements ``layer_test`` (written for Keras 2's internals). TF Addons' own ``conftest.py``
+and ``utils/test_utils.py`` (fixtures, tolerances, and the thread settings it makes after
+``import tensorflow_addons``) are used unchanged from the checkout.
 """
 
 from __future__ import annotations
@@ -40,9 +41,9 @@ DELIBERATE = {
             "ReLU follows the function: a negative threshold/negative_slope is allowed",
     },
     "addons": {
-        "activations_sparsemax_test.py::test_sparsemax_of_inf[float32]":
+        "activations_sparsemax_test.py::test_sparsemax_of_inf[cpu-float32]":
             "+inf entries share the mass and an all -inf slice is zeros (limits), where TF Addons gives NaN",
-        "activations_sparsemax_test.py::test_sparsemax_of_inf[float64]": "as above",
+        "activations_sparsemax_test.py::test_sparsemax_of_inf[cpu-float64]": "as above",
     },
 }
 
@@ -53,6 +54,8 @@ KERAS_FILES = ("activations/activations_test.py",) + tuple(
 ADDONS_DIRS = (("tensorflow_addons/activations/tests", "activations_"),
                ("tensorflow_addons/layers/tests", "layers_"))
 ADDONS_LAYER_TESTS = ("maxout_test.py", "snake_test.py", "sparsemax_test.py", "tlu_test.py")
+ADDONS_CONFTEST = "tensorflow_addons/conftest.py"
+ADDONS_TEST_UTILS = "tensorflow_addons/utils/test_utils.py"
 
 
 def _swap_keras_imports(text: str) -> str:
@@ -88,13 +91,23 @@ def copy_addons_suite(dest: str, source: str) -> list[str]:
                 continue
             shutil.copy(os.path.join(source, folder, name), os.path.join(dest, prefix + name))
             copied.append(prefix + name)
-    shutil.copy(os.path.join(HERE, "addons_conftest.py"), os.path.join(dest, "conftest.py"))
+    shutil.copy(os.path.join(source, ADDONS_CONFTEST), os.path.join(dest, "conftest.py"))
     return copied
+
+
+def assemble_addons_shim(dest: str, source: str) -> str:
+    """The shim package with TF Addons' own test_utils.py dropped in unchanged; returns its root."""
+    root = os.path.join(dest, "shim")
+    shutil.copytree(os.path.join(HERE, "addons_shim"), root, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(os.path.join(source, ADDONS_TEST_UTILS), os.path.join(root, ADDONS_TEST_UTILS))
+    return root
 
 
 def run(suite: str, source: str | None = None) -> tuple[set[str], int, str]:
     """(failed test ids, exit status, pytest's output) of one suite run in a subprocess."""
-    with tempfile.TemporaryDirectory(prefix=f"peer-{suite}-") as dest:
+    with tempfile.TemporaryDirectory(prefix=f"peer-{suite}-") as scratch:
+        dest = os.path.join(scratch, "tests")
+        os.mkdir(dest)
         if suite == "keras":
             copy_keras_suite(dest)
         else:
@@ -102,7 +115,7 @@ def run(suite: str, source: str | None = None) -> tuple[set[str], int, str]:
         env = dict(os.environ)
         paths = [os.path.dirname(os.path.dirname(HERE))]  # this checkout, for tf_activations
         if suite == "addons":
-            paths.insert(0, os.path.join(HERE, "addons_shim"))
+            paths.insert(0, assemble_addons_shim(scratch, source))
         env["PYTHONPATH"] = os.pathsep.join(paths + [env.get("PYTHONPATH", "")])
         proc = subprocess.run(
             [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-rf", "--rootdir", dest, dest],
