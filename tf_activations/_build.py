@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 
 import numpy as np
 import tensorflow as tf
@@ -205,9 +206,79 @@ def _elementwise(spec: Activation, x: tf.Tensor, fixed: dict, tensors: dict) -> 
     return op(x, *[tensors[n] for n in names])
 
 
+_LOOP_BODY = re.compile(r"loop_body(_\d+)?$")
+
+
+def in_vectorized_map() -> bool:
+    """Tracing the body of ``tf.vectorized_map`` (pfor).
+
+    pfor rewrites every op of the body into its batched form and in doing so drops the
+    gradient ``tf.custom_gradient`` attached (its IdentityN loses the override), so the
+    forward's own ops get differentiated: all zeros behind our ``stop_gradient``. pfor traces
+    the body in a "loop_body" name scope that holds its loop-index placeholder; that pair
+    is the sign (checked on every scope of the path: the user's and Keras' nest inside it).
+    """
+    if tf.executing_eagerly():
+        return False
+    parts = tf.get_current_name_scope().split("/")
+    graph = tf.compat.v1.get_default_graph()
+    for i, part in enumerate(parts):
+        if _LOOP_BODY.match(part):
+            try:
+                graph.get_operation_by_name("/".join(parts[:i + 1]) + "/PlaceholderWithDefault")
+                return True
+            except KeyError:
+                pass
+    return False
+
+
+def _zero_with_unit_slope(v: tf.Tensor) -> tf.Tensor:
+    """0 in value with derivative 1 in v (v - v is NaN at +-inf: there 0 with slope 0)."""
+    return tf.where(tf.math.is_inf(v), tf.zeros_like(v), v - tf.stop_gradient(v))
+
+
+def _linearized(spec: Activation, x: tf.Tensor, fixed: dict, tensors: dict) -> tf.Tensor:
+    """f(x) built from ordinary ops whose first and second derivatives are the declared ones,
+    for where ``tf.custom_gradient``'s gradient is dropped (:func:`in_vectorized_map`).
+
+    With d_i = v_i - stop_gradient(v_i) over x and each parameter (0 in value, slope 1),
+    g_i = df/dv_i (declared) and H_ij = dg_i/dv_j (autodiff of the declared g_i),
+
+        y = f(x) - N,   N = sum_i (-g_i) d_i + 1/2 sum_ij H_ij d_i d_j,
+
+    has the value f(x) (N is exactly +0: y keeps a -0) and derivatives g_i, then H_ij.
+    multiply_no_nan keeps each term, and its gradient, 0 where g or H is inf or NaN.
+    """
+    names = list(tensors)
+    fwd, bwd = forward_dtype(x.dtype, spec), backward_dtype(x.dtype)
+    y = spec.forward(tf.cast(tf.stop_gradient(x), fwd), **fixed,
+                     **{n: tf.cast(tf.stop_gradient(tensors[n]), fwd) for n in names})
+    # Parameters broadcast to x's shape, so every partial is elementwise; the broadcast's
+    # gradient sums each back to the parameter's own shape.
+    vs = [tf.cast(x, bwd)] + [tf.broadcast_to(tf.cast(tensors[n], bwd), tf.shape(x)) for n in names]
+    with tf.GradientTape(persistent=True) as tape:
+        tape.watch(vs)
+        kwargs = dict(fixed, **dict(zip(names, vs[1:])))
+        slopes = [spec.derivative(vs[0], **kwargs)] + [spec.param_derivatives[n](vs[0], **kwargs)
+                                                      for n in names]
+    ds = [_zero_with_unit_slope(v) for v in vs]
+    n = tf.zeros_like(vs[0])
+    for g, d_i in zip(slopes, ds):
+        n += tf.math.multiply_no_nan(-g, d_i)
+        curvature = tape.gradient(g, vs, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+        for h, d_j in zip(curvature, ds):
+            n += 0.5 * tf.math.multiply_no_nan(tf.math.multiply_no_nan(h, d_i), d_j)
+    del tape
+    return tf.cast(y, x.dtype) - tf.cast(n, x.dtype)
+
+
 def _along_axis(spec: Activation, x: tf.Tensor, fixed: dict) -> tf.Tensor:
     if spec.vjp is None:  # exact piecewise ops (maxout): autodiff is right and cheap
         return spec.forward(x, **fixed)
+    if in_vectorized_map():
+        # The custom vjp would be dropped (in_vectorized_map); the axis forwards are
+        # max-shifted and differentiate stably as they are.
+        return tf.cast(spec.forward(tf.cast(x, forward_dtype(x.dtype, spec)), **fixed), x.dtype)
     fwd, bwd = forward_dtype(x.dtype, spec), backward_dtype(x.dtype)
 
     @tf.custom_gradient
@@ -290,13 +361,17 @@ def apply(spec: Activation, x, params: dict, keras=None) -> tf.Tensor:
         unknown = spec.check is not None and x.shape.rank is not None and x.shape[fixed["axis"]] is None
         y = None if exact or keras is None or unknown else keras(x, {**params, **fixed})
         return _along_axis(spec, x, fixed) if y is None else y
-    y = native.dispatch(spec.name, x, fixed, tensors, exact=exact) if native.has_kernel(spec.name) else None
+    vmapped = in_vectorized_map()
+    # Under vectorized_map a kernel op would run in pfor's per-example while_loop: the
+    # vectorized composite is the faster of the two.
+    y = native.dispatch(spec.name, x, fixed, tensors, exact=exact) \
+        if native.has_kernel(spec.name) and not vmapped else None
     if y is None and spec.tf_kernel is not None and not tensors:
         y = spec.tf_kernel(x, **fixed)
     if y is None and not exact and keras is not None:
         y = keras(x, {**params, **fixed})
     if y is None:
-        y = _elementwise(spec, x, fixed, tensors)
+        y = _linearized(spec, x, fixed, tensors) if vmapped else _elementwise(spec, x, fixed, tensors)
     return y
 
 
