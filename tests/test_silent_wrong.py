@@ -256,6 +256,15 @@ def _mp_gelu_tanh_slope(x):
     return _mp_sigmoid_slope_sum(x * 2 * c * (1 + 3 * a * x * x), 2 * c * (x + a * x ** 3))
 
 
+def _mp_mish_slope(x):
+    sp = mp.log1p(mp.exp(x))
+    return mp.tanh(sp) + x * mp.sech(sp) ** 2 / (1 + mp.exp(-x))
+
+
+def _mp_selu_slope(x):
+    return mp.mpf("1.6732632423543772848170429916717") * mp.mpf("1.0507009873554804934193349852946") * mp.exp(x)
+
+
 def _reference(fn, x, dtype):
     # a local precision: mpmath's is process-wide, and tests/reference.py sets its own
     with mp.workdps(60):
@@ -295,6 +304,9 @@ def test_float64_gelu_is_not_zero_where_it_is_a_normal_float():
     ("silu", {}, _mp_swish_slope(1.0), [-91.0, -90.0, -88.0, -87.5]),
     ("swish", {"beta": 1.5}, _mp_swish_slope(1.5), [-61.0, -60.0, -59.0, -58.0]),
     ("gelu", {"approximate": True}, _mp_gelu_tanh_slope, [-10.22, -10.2, -10.15, -10.1, -10.0, -9.9]),
+    # e^x flushed to 0 from -87.3 while mish' ~ (1 + x) e^x and selu' = 1.758 e^x are normal
+    ("mish", {}, _mp_mish_slope, [-91.5, -90.0, -89.0, -88.0, -87.5, -87.0, -80.0]),
+    ("selu", {}, _mp_selu_slope, [-87.8, -87.5, -87.3, -87.0]),
 ])
 def test_float32_sigmoid_gated_slopes_are_not_zero_where_they_are_normal_floats(name, params, ref, x, kernels):
     x = np.array(x, np.float32)
@@ -326,3 +338,46 @@ def test_saved_under_the_package_name_and_reloaded_identically(name, tmp_path):
     loaded = keras.models.load_model(tmp_path / "m.keras")
     assert loaded.layers[-1].activation is getattr(ta, name)
     np.testing.assert_array_equal(np.asarray(loaded(x)), np.asarray(model(x)))
+
+
+# --- 7. swish at beta = 1: one derivative on every path, and beta's gradient kept ----------
+
+def _swish_beta_grad_closed_form(x, beta):
+    z = beta * x
+    s = 1.0 / (1.0 + np.exp(-z))
+    return float(np.sum(x * x * s * (1.0 - s)))
+
+
+def test_swish_keeps_the_gradient_of_a_watched_constant_beta_of_one_inside_tf_function():
+    x = tf.constant(np.linspace(-4.0, 4.0, 9), tf.float32)
+
+    @tf.function
+    def beta_grad(x):
+        beta = tf.constant(1.0)  # a constant in the graph: its value is known when tracing
+        with tf.GradientTape() as tape:
+            tape.watch([x, beta])  # x watched too: a training graph, where a kernel saves f'
+            y = ta.swish(x, beta)
+        return tape.gradient(y, beta)
+
+    got = beta_grad(x)
+    assert got is not None, "the gradient with respect to beta was dropped"
+    np.testing.assert_allclose(float(got), _swish_beta_grad_closed_form(x.numpy().astype(np.float64), 1.0),
+                               rtol=1e-5)
+
+
+def test_swish_beta_one_derivative_is_the_same_eagerly_and_in_a_graph():
+    """Kernels used one backward formula eagerly and another in a training graph: up to 256
+    ulp apart near f' = 0. Both are now silu's, bitwise equal, and match the closed form."""
+    x = tf.constant(np.linspace(-20.0, 20.0, 100001), tf.float32)
+
+    def slope(v):
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            y = ta.swish(v, 1.0)
+        return tape.gradient(y, v)
+
+    eager, graph = slope(x).numpy(), tf.function(slope)(x).numpy()
+    np.testing.assert_array_equal(eager, graph)
+    x64 = x.numpy().astype(np.float64)
+    s = 1.0 / (1.0 + np.exp(-x64))
+    np.testing.assert_allclose(eager, s + x64 * s * (1.0 - s), rtol=1e-5, atol=1e-7)

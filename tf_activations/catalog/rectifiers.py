@@ -37,6 +37,14 @@ def _exp_below_zero(x):
     return tf.exp(tf.minimum(x, 0.0))
 
 
+def _times_exp_below_zero(a, x):
+    """a exp(min(x, 0)) as (a h) h, h = exp(x / 2): exp(x) alone is subnormal (flushed to 0)
+    from x = -87.3 in float32 while a exp(x) is still normal for a > 1 (selu' at -87.5 is
+    1.75e-38)."""
+    h = tf.exp(0.5 * tf.minimum(x, 0.0))
+    return m.times(m.times(a + tf.zeros_like(x), h), h)
+
+
 def _expm1_below_zero(x):
     return tf.math.expm1(tf.minimum(x, 0.0))
 
@@ -187,7 +195,7 @@ ACTIVATIONS = [
         output_range="[-alpha, inf)",
         reference="Clevert, Unterthiner & Hochreiter, 'Fast and Accurate Deep Network Learning by Exponential Linear Units (ELUs)', ICLR 2016",
         forward=lambda x, alpha: tf.where(x > 0.0, x, alpha * _expm1_below_zero(x)),
-        derivative=lambda x, alpha: tf.where(x > 0.0, tf.ones_like(x), alpha * _exp_below_zero(x)),
+        derivative=lambda x, alpha: tf.where(x > 0.0, tf.ones_like(x), _times_exp_below_zero(alpha, x)),
         params=(Param("alpha", 1.0, "Negative saturation level.", low=0.0),),
         bounded_below=True,
         kinks="none at the default alpha = 1; for other alpha, f' jumps from alpha to 1 at x = 0.",
@@ -214,7 +222,8 @@ ACTIVATIONS = [
         output_range="[-scale * alpha, inf) = [-1.7581, inf)",
         reference="Klambauer, Unterthiner, Mayr & Hochreiter, 'Self-Normalizing Neural Networks', NeurIPS 2017",
         forward=lambda x: tf.where(x > 0.0, SELU_SCALE * x, (SELU_SCALE * SELU_ALPHA) * _expm1_below_zero(x)),
-        derivative=lambda x: tf.where(x > 0.0, SELU_SCALE + tf.zeros_like(x), (SELU_SCALE * SELU_ALPHA) * _exp_below_zero(x)),
+        derivative=lambda x: tf.where(x > 0.0, SELU_SCALE + tf.zeros_like(x),
+                                      _times_exp_below_zero(SELU_SCALE * SELU_ALPHA, x)),
         smooth=False,
         bounded_below=True,
         keras_builtin=True,

@@ -103,7 +103,10 @@ _GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),))
 _BY_FN = {k.fn: k for k in list(_KERNELS.values()) + [_GELU_TANH]}
 _BY_FN.update({k.fast_fn: dataclasses.replace(k, fn=k.fast_fn, fast_fn=None)
                for k in _KERNELS.values() if k.fast_fn})
-_BACKWARD_FN = {"swish_beta1": "swish"}  # forward fn -> the backward op's fn, where they differ
+# forward fn -> the backward op's fn, where they differ. swish_beta1 runs only where beta needs
+# no gradient, so silu's backward: the same dx as the saved path's (swish's backward at beta 1
+# rounds differently, up to 256 ulp near f' = 0).
+_BACKWARD_FN = {"swish_beta1": "silu"}
 
 _state = threading.local()
 _lock = threading.Lock()
@@ -285,8 +288,8 @@ def dispatch(name, x, fixed, tensors, exact=False):
         p = _float64_vector(None)
     c = _float64_vector(tuple(float(fixed[n]) for n in k.fixed))
     fn = k.fn if exact or k.fast_fn is None else k.fast_fn
-    if fn == "swish" and _static_value(tensors["beta"]) == 1.0:
-        fn = "swish_beta1"
+    if fn == "swish" and _static_value(tensors["beta"]) == 1.0 and not _records([tensors["beta"]]):
+        fn = "swish_beta1"  # silu's kernels, which have no beta to differentiate
     if k.saved and (k.param is None or fn == "swish_beta1") and _training_graph(x):
         # A graph recording x's gradient: save g = f'(x) instead of x (one tensor either way);
         # the backward pass is dy * g, and f, f' share their terms in one loop (_attach_grad).
@@ -295,6 +298,16 @@ def dispatch(name, x, fixed, tensors, exact=False):
     # The op itself, with its registered gradient (_forward_grad): no tf.custom_gradient, whose
     # Python machinery cost ~60 us per eager call (3x Keras' own mish on 2^8-2^12 elements).
     return lib.tfa_forward(x, p, c, fn=fn)
+
+
+def _records(tensors) -> bool:
+    """A tape (eager or in a graph being built) records a gradient through one of ``tensors``.
+    On a TF without the module, True: the paths that keep every gradient."""
+    try:
+        from tensorflow.python.eager import record
+    except ImportError:
+        return True
+    return bool(record.should_record_backprop(tensors))
 
 
 def _training_graph(x) -> bool:
