@@ -508,14 +508,19 @@ struct Snake {  // x + sin(p x)^2 / p
   static constexpr int kFixed = 0;
   static constexpr bool kF32 = false || TFA_F32_DEFAULT;
   TFA_WIDE_BELOW(x)
+  // Where p x is not finite (x = +-inf, or |x| near the float32 maximum) sin^2(p x) / p is far
+  // below half an ulp of x: f = x, and f' is the mean of 1 + sin(2 p x), 1 (_snake_phase_lost).
   template <typename P> static EIGEN_STRONG_INLINE P fwd(const P& x, const Args<P>& a) {
+    const P lost = isinf(ei::pmul(a.p, x));
+    const P fin = where(lost, ei::pzero(x), x);
     P s, c;
-    sincos(ei::pmul(a.p, x), &s, &c);
-    return where(isinf(x), x, ei::padd(x, ei::pdiv(ei::pmul(s, s), a.p)));
+    sincos(ei::pmul(a.p, fin), &s, &c);
+    return where(lost, x, ei::padd(fin, ei::pdiv(ei::pmul(s, s), a.p)));
   }
   template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>& a, P* dp) {
-    // 2 sin cos, not sin(2ax): 2ax overflows float32 for |x| > 1.7e38.
-    const P fin = where(isinf(x), ei::pzero(x), x);
+    // 2 sin cos, not sin(2ax): 2ax overflows float32 for |ax| > 1.7e38.
+    const P lost = isinf(ei::pmul(a.p, x));
+    const P fin = where(lost, ei::pzero(x), x);
     const P ax = ei::pmul(a.p, fin);
     P s, c;
     sincos(ax, &s, &c);
@@ -523,7 +528,7 @@ struct Snake {  // x + sin(p x)^2 / p
       const P sp = ei::pdiv(s, a.p);
       *dp = ei::psub(ei::pdiv(ei::pmul(ei::pmul(ei::pmul(k<P>(2.0), fin), s), c), a.p), ei::pmul(sp, sp));
     }
-    return ei::padd(k<P>(1.0), ei::pmul(ei::pmul(k<P>(2.0), s), c));
+    return where(lost, k<P>(1.0), ei::padd(k<P>(1.0), ei::pmul(ei::pmul(k<P>(2.0), s), c)));
   }
 };
 
@@ -576,8 +581,8 @@ struct SnakeFloat : Snake {
 };
 
 // name (the op's `fn` attr), functor. swish_beta1: swish with beta == 1 computed as silu
-// (beta x = x exactly, so float math is as accurate), differentiated as swish (a watched
-// beta gets its gradient).
+// (beta x = x exactly, so float math is as accurate); dispatched only where beta needs no
+// gradient, and differentiated as silu.
 #define TFA_ACTIVATIONS(X)       \
   X(sigmoid, Sigmoid)            \
   X(tanh, Tanh)                  \

@@ -381,3 +381,102 @@ def test_swish_beta_one_derivative_is_the_same_eagerly_and_in_a_graph():
     x64 = x.numpy().astype(np.float64)
     s = 1.0 / (1.0 + np.exp(-x64))
     np.testing.assert_allclose(eager, s + x64 * s * (1.0 - s), rtol=1e-5, atol=1e-7)
+
+
+# --- 8. The float maximum, tiny numbers and NaN ---------------------------------------------
+
+MODES = {"default": contextlib.nullcontext, "pure": ta.native.disabled, "exact": ta.exact}
+
+
+def _derivatives(fn, x, wrt=()):
+    """f(x), f'(x), f''(x) and the first derivative with respect to each of ``wrt``."""
+    with tf.GradientTape(persistent=True) as outer:
+        outer.watch(x)
+        with tf.GradientTape(persistent=True) as inner:
+            inner.watch(x)
+            y = fn(x)
+        d1 = inner.gradient(y, x)
+    zero = tf.UnconnectedGradients.ZERO
+    return (y.numpy(), d1.numpy(), outer.gradient(d1, x, unconnected_gradients=zero).numpy(),
+            [inner.gradient(y, w).numpy() for w in wrt])
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("dtype, big", [(tf.float32, 3e38), (tf.bfloat16, 3e38), (tf.float64, 1.7e308)])
+def test_snake_where_frequency_times_x_overflows_is_x_with_finite_derivatives(dtype, big, mode):
+    """frequency * x = inf there: sin^2(a x) / a <= 1 / a is far below half an ulp of x, so
+    snake(x) = x; x carries no phase, and f' is 1 + sin(2 a x)'s mean, 1, as at +-inf."""
+    x = tf.constant([big, -big, 2.0], dtype)
+    frequency = tf.Variable(1.3, dtype=dtype)
+    with MODES[mode]():
+        y, d1, d2, (df,) = _derivatives(lambda v: ta.snake(v, frequency=frequency), x, [frequency])
+    assert np.isfinite(np.float64(d2)).all() and np.isfinite(np.float64(df))
+    np.testing.assert_array_equal(y[:2], x.numpy()[:2])
+    np.testing.assert_array_equal(d1[:2], [1.0, 1.0])
+    a = float(np.asarray(tf.cast(frequency, tf.float64)))
+    tol = 1e-2 if dtype == tf.bfloat16 else 1e-6
+    np.testing.assert_allclose(np.float64(y[2]), 2.0 + np.sin(2 * a) ** 2 / a, rtol=tol)
+    np.testing.assert_allclose(np.float64(d1[2]), 1.0 + np.sin(4 * a), rtol=tol * 10)
+
+
+@pytest.mark.parametrize("dtype, x", [
+    (tf.float64, [1e-200, -1e-200, 3e-300, 2.5]),
+    (tf.float32, [1e-30, -1e-30, 2.3e-38, -2.3e-38, 2.5]),
+    (tf.bfloat16, [1e-30, -1e-30, 2.3e-38, -2.3e-38, 2.5]),
+])
+def test_exact_squareplus_with_b_zero_is_relu_down_to_the_smallest_normal_numbers(dtype, x):
+    """(The default runs Keras' squareplus, (x + sqrt(x^2 + b)) / 2 as written: 5e-201 at 1e-200.)"""
+    x = tf.constant(x, dtype)
+    with ta.exact():
+        y, d1, _, _ = _derivatives(lambda v: ta.squareplus(v, b=0.0), x)
+    xs = np.float64(x.numpy())
+    np.testing.assert_array_equal(np.float64(y), np.maximum(xs, 0.0))
+    np.testing.assert_array_equal(np.float64(d1), (xs > 0).astype(np.float64))
+
+
+@pytest.mark.parametrize("graph", [False, True], ids=["eager", "tf.function"])
+@pytest.mark.parametrize("name, second", [
+    ("softsign", lambda x: -2.0 * np.sign(x) / (1.0 + np.abs(x)) ** 3),
+    ("squareplus", lambda x: 4.0 / (2.0 * (x * x + 4.0) ** 1.5)),
+])
+def test_exact_second_derivatives_near_the_float32_maximum_are_the_closed_form(name, second, graph):
+    x = tf.constant([3e38, -3e38, 1e30, -2.0, 0.5], tf.float32)
+    run = (lambda v: _derivatives(ta.get(name), v)[2]) if not graph else \
+        (lambda v: tf.function(lambda u: _second(ta.get(name), u))(v).numpy())
+    with ta.exact():
+        d2 = run(x)
+    np.testing.assert_allclose(d2, second(np.float64(x.numpy())), rtol=1e-5, atol=1e-30)
+
+
+def _second(fn, x):
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = fn(x)
+        d1 = inner.gradient(y, x)
+    return outer.gradient(d1, x)
+
+
+@pytest.mark.parametrize("name", ["elu", "selu", "celu"])
+def test_exact_second_derivative_at_nan_is_nan(name):
+    with ta.exact():
+        y, d1, d2, _ = _derivatives(ta.get(name), tf.constant([np.nan, -1.0], tf.float32))
+    assert np.isnan(y[0]) and np.isnan(d1[0]) and np.isnan(d2[0]), (y, d1, d2)
+    assert np.isfinite(d2[1])
+
+
+@pytest.mark.parametrize("compile_as", ["eager", "tf.function", "xla"])
+def test_hard_swish_slope_at_nan_is_nan_on_every_path(compile_as):
+    def slope(x):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = ta.hard_swish(x)
+        return tape.gradient(y, x)
+
+    run = {"eager": slope, "tf.function": tf.function(slope),
+           "xla": tf.function(slope, jit_compile=True)}[compile_as]
+    with ta.exact():
+        d = run(tf.constant([np.nan, -1.0, 4.0], tf.float32)).numpy()
+    assert np.isnan(d[0])
+    np.testing.assert_allclose(d[1:], [1.0 / 6.0, 1.0], rtol=1e-6)

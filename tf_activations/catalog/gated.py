@@ -111,24 +111,34 @@ def _gelu_derivative(x, approximate):
 
 def _hard_swish_derivative(x):
     inside = tf.clip_by_value(x, -3.0, 3.0)  # 2x + 3 must not overflow in the unused branch
-    return tf.where(x >= 3.0, tf.ones_like(x), m.step(x > -3.0, x) * (2.0 * inside + 3.0) / 6.0)
+    slope = tf.where(x >= 3.0, tf.ones_like(x), m.step(x > -3.0, x) * (2.0 * inside + 3.0) / 6.0)
+    # XLA clamps a NaN into [-3, 3] (slope 0 there), TF's kernel keeps it: NaN either way
+    return tf.where(tf.math.is_nan(x), x, slope)
+
+
+def _snake_phase_lost(x, frequency):
+    """Where frequency * x is not finite: x = +-inf, or |x| so large that it overflows (float32
+    x = 3e38 at frequency 1.3). There sin^2(a x) / a <= 1 / a is far below half an ulp of x, so
+    snake(x) = x, and x carries no phase: the derivative is the mean of 1 + sin(2 a x), 1, and
+    d/dfrequency the mean of its oscillating term, taken as 0, as at +-inf."""
+    lost = tf.math.is_inf(frequency * x)
+    return lost, tf.where(lost, tf.zeros_like(x), x)
 
 
 def _snake(x, frequency):
-    # At +-inf sin is NaN, but the bounded term cannot move an infinite x.
-    return tf.where(tf.math.is_inf(x), x, x + tf.square(tf.sin(frequency * x)) / frequency)
+    lost, x_in = _snake_phase_lost(x, frequency)
+    return tf.where(lost, x, x_in + tf.square(tf.sin(frequency * x_in)) / frequency)
 
 
 def _snake_derivative(x, frequency):
-    # 1 + sin(2ax) oscillates forever; at +-inf we give its mean, 1.
-    finite = tf.where(tf.math.is_inf(x), tf.zeros_like(x), x)
-    # 2 sin cos, not sin(2ax): 2ax overflows float32 for |x| > 1.7e38.
-    return 1.0 + 2.0 * tf.sin(frequency * finite) * tf.cos(frequency * finite)
+    lost, x_in = _snake_phase_lost(x, frequency)
+    # 2 sin cos, not sin(2ax): 2ax overflows float32 for |ax| > 1.7e38.
+    return tf.where(lost, tf.ones_like(x), 1.0 + 2.0 * tf.sin(frequency * x_in) * tf.cos(frequency * x_in))
 
 
 def _snake_frequency_derivative(x, frequency):
     # d/da [sin^2(a x) / a] = x sin(2 a x) / a - sin^2(a x) / a^2
-    x = tf.where(tf.math.is_inf(x), tf.zeros_like(x), x)
+    _, x = _snake_phase_lost(x, frequency)
     s, c = tf.sin(frequency * x), tf.cos(frequency * x)
     return 2.0 * x * s * c / frequency - tf.square(s / frequency)
 

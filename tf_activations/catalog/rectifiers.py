@@ -32,21 +32,26 @@ def _relu_kernel(x, negative_slope, max_value, threshold):
     return None
 
 
+def _below_zero(x):
+    """min(x, 0) with NaN kept and differentiable: the unused branch of elu-style wheres
+    cannot overflow, and a NaN x still reaches f'' (tf.minimum's gradient at NaN is 0)."""
+    return tf.where(x > 0.0, tf.zeros_like(x), x)
+
+
 def _exp_below_zero(x):
-    """exp(min(x, 0)): the unused branch of elu-style wheres cannot overflow."""
-    return tf.exp(tf.minimum(x, 0.0))
+    return tf.exp(_below_zero(x))
 
 
 def _times_exp_below_zero(a, x):
     """a exp(min(x, 0)) as (a h) h, h = exp(x / 2): exp(x) alone is subnormal (flushed to 0)
     from x = -87.3 in float32 while a exp(x) is still normal for a > 1 (selu' at -87.5 is
     1.75e-38)."""
-    h = tf.exp(0.5 * tf.minimum(x, 0.0))
+    h = tf.exp(0.5 * _below_zero(x))
     return m.times(m.times(a + tf.zeros_like(x), h), h)
 
 
 def _expm1_below_zero(x):
-    return tf.math.expm1(tf.minimum(x, 0.0))
+    return tf.math.expm1(_below_zero(x))
 
 
 def _celu(x, alpha):
@@ -455,27 +460,44 @@ def _clip(x, min_value, max_value):
     return tf.clip_by_value(x, min_value, max_value)
 
 
+def _root_parts(x, b):
+    """(m, u, v) with sqrt(x^2 + b) = m sqrt(u^2 + v^2), m = max(|x|, sqrt(b)), for finite x.
+
+    No square overflows (|x| near the dtype's maximum: squareplus'' there was NaN) or
+    underflows (b = 0 with a tiny x: squareplus(1e-200) was 5e-201, not 1e-200). +-inf is
+    replaced by +-1 here; the callers give those their limits."""
+    x = tf.where(tf.math.is_inf(x), tf.sign(x), x)
+    m = tf.maximum(tf.abs(x), tf.sqrt(b + tf.zeros_like(x)))
+    m = tf.where(tf.math.is_nan(x), x, m)  # tf.maximum(NaN, s) is s
+    scale = tf.where(m > 0.0, m, tf.ones_like(m))
+    return m, x / scale, tf.sqrt(b + tf.zeros_like(x)) / scale
+
+
 def _root(x, b):
-    """sqrt(x^2 + b) without overflowing x^2 for huge |x|."""
-    big = tf.abs(x) > 1.0
-    safe = tf.where(big, x, tf.ones_like(x))
-    return tf.where(big, tf.abs(x) * tf.sqrt(1.0 + b / tf.square(safe)), tf.sqrt(tf.square(x) + b))
+    """sqrt(x^2 + b)."""
+    m, u, v = _root_parts(x, b)
+    return tf.where(tf.math.is_inf(x), tf.abs(x), m * tf.sqrt(u * u + v * v))
 
 
 def _x_over_root(x, b):
     """x / sqrt(x^2 + b), finite at +-inf; 0 at x = 0 even when b = 0."""
-    big = tf.abs(x) > 1.0
-    safe = tf.where(big, x, tf.ones_like(x))
-    r = _root(tf.where(big, tf.ones_like(x), x), b)
-    return tf.where(big, tf.sign(x) / tf.sqrt(1.0 + b / tf.square(safe)),
-                    x / tf.where(r > 0.0, r, tf.ones_like(r)))
+    _, u, v = _root_parts(x, b)
+    n = tf.sqrt(u * u + v * v)
+    return tf.where(tf.math.is_inf(x), tf.sign(x), u / tf.where(n > 0.0, n, tf.ones_like(n)))
 
 
 def _squareplus(x, b):
     r = _root(x, b)
-    # For x < 0, x + r cancels; b / (r - x) is the same number without it.
-    # Halves taken before adding: x + r overflows for |x| near the dtype's max.
-    return tf.where(x >= 0.0, 0.5 * x + 0.5 * r, (0.25 * b) / (0.5 * r - 0.5 * x))
+    # For x < 0, x + r cancels; b / (2 (r - x)) is the same number without it. Halves taken
+    # before adding (x + r overflows for |x| near the dtype's max), unless that flushes the
+    # denominator to 0 (b = 0, |x| near the smallest normal): then r - x, which cannot overflow.
+    half = 0.5 * r - 0.5 * x
+    below = tf.where(half > 0.0, (0.25 * b) / tf.where(half > 0.0, half, tf.ones_like(half)),
+                     (0.5 * b) / tf.where(r - x > 0.0, r - x, tf.ones_like(r)))
+    # x >= 0: (x + r) / 2, in halves only where the sum could overflow (halves of numbers
+    # near the smallest normal would flush to 0)
+    above = tf.where(x > 1.0, 0.5 * x + 0.5 * r, 0.5 * (x + r))
+    return tf.where(x >= 0.0, above, tf.where(tf.math.is_nan(x), x, below))
 
 
 def _rrelu_slope(lower, upper):

@@ -124,7 +124,9 @@ ACTIVATIONS = [
         output_range="(-1, 1)",
         reference="Bergstra et al., 'Quadratic polynomials learn better image features', 2009",
         forward=lambda x: tf.where(tf.math.is_inf(x), tf.sign(x), x / (1.0 + tf.abs(x))),
-        derivative=lambda x: 1.0 / tf.square(1.0 + tf.abs(x)),
+        # (1 / (1 + |x|))^2, not 1 / (1 + |x|)^2: the square overflows from |x| = 1.8e19 in
+        # float32, where f'' (autodiff of this) became inf / inf
+        derivative=lambda x: tf.square(1.0 / (1.0 + tf.abs(x))),
         float64_forward=False,
         bounded_below=True,
         bounded_above=True,
