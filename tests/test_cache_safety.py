@@ -64,6 +64,22 @@ __attribute__((constructor)) static void planted(void) {
 """
 
 
+MARKER_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+__attribute__((constructor)) static void ran(void) {
+    const char *dir = getenv("TFA_MARKER_DIR");
+    char path[4096];
+    if (dir && strlen(dir) < 4000) {
+        snprintf(path, sizeof path, "%s/%s-ran", dir, WHO);
+        FILE *f = fopen(path, "w");
+        if (f) fclose(f);
+    }
+}
+"""
+
+
 @pytest.fixture
 def fake_cxx(tmp_path):
     path = tmp_path / "fake-c++"
@@ -98,6 +114,24 @@ def no_ops_so(tmp_path_factory):
     (d / "planted.c").write_text(PLANTED_C)
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(d / "planted.so"), str(d / "planted.c")], check=True)
     return (d / "planted.so").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def marker_sos(tmp_path_factory):
+    """Two real shared objects, "genuine" and "planted", whose constructors leave
+    $TFA_MARKER_DIR/genuine-ran or planted-ran: which one was loaded is visible."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    d = tmp_path_factory.mktemp("markers")
+    (d / "marker.c").write_text(MARKER_C)
+    built = {}
+    for who in ("genuine", "planted"):
+        out = d / f"{who}.so"
+        subprocess.run([cc, "-shared", "-fPIC", f'-DWHO="{who}"', "-o", str(out), str(d / "marker.c")],
+                       check=True)
+        built[who] = out.read_bytes()
+    return built
 
 
 def _plant(data: bytes, variant: str = None) -> "os.PathLike":
@@ -207,6 +241,68 @@ def test_planted_library_is_not_loaded_at_import(cache, no_ops_so, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert not (tmp_path / "constructor-ran").exists()
     assert path.exists()
+
+
+def test_library_swapped_between_verification_and_loading_is_not_loaded(cache, marker_sos, tmp_path,
+                                                                        monkeypatch):
+    """Someone who can write the cache root's parent renames the verified cache away and puts
+    their own in its place (library and matching checksum) just before TensorFlow opens it."""
+    monkeypatch.setenv("TFA_MARKER_DIR", str(tmp_path))
+    _plant(marker_sos["genuine"])
+    real_load = native.tf.load_op_library
+
+    def swap_then_load(name):
+        os.rename(cache, tmp_path / "verified-cache")
+        _plant(marker_sos["planted"])
+        return real_load(name)
+
+    monkeypatch.setattr(native.tf, "load_op_library", swap_then_load)
+    _only_warning("does not define the ops")  # neither library has any: only the constructors tell
+    assert not (tmp_path / "planted-ran").exists()
+    assert (tmp_path / "genuine-ran").exists()
+
+
+def test_cache_directory_that_is_a_symlink_is_not_loaded(cache, marker_sos, tmp_path, monkeypatch):
+    monkeypatch.setenv("TFA_MARKER_DIR", str(tmp_path))
+    path = _plant(marker_sos["genuine"])
+    elsewhere = tmp_path / "elsewhere"
+    os.rename(path.parent, elsewhere)
+    path.parent.symlink_to(elsewhere)
+    message = _only_warning("symlink")
+    assert str(path.parent) in message
+    assert not (tmp_path / "genuine-ran").exists()
+
+
+def test_each_load_opens_its_own_file_although_descriptor_numbers_repeat(cache, marker_sos, tmp_path,
+                                                                           monkeypatch):
+    # TensorFlow keeps loaded libraries by the name given: a /proc/self/fd/N used twice would
+    # hand back the first library without opening the second
+    monkeypatch.setenv("TFA_MARKER_DIR", str(tmp_path))
+    first = _plant(marker_sos["genuine"])
+    _only_warning("does not define the ops")
+    os.rename(cache, tmp_path / "old-cache")
+    second = _plant(marker_sos["planted"])  # a rebuilt library at the same path
+    assert second == first
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        native.load(reload=True)
+    assert (tmp_path / "genuine-ran").exists() and (tmp_path / "planted-ran").exists()
+
+
+def test_without_proc_self_fd_the_kernels_are_refused_with_a_warning(cache, marker_sos, tmp_path, monkeypatch):
+    monkeypatch.setenv("TFA_MARKER_DIR", str(tmp_path))
+    _plant(marker_sos["genuine"])
+    monkeypatch.setattr(builder, "_FD_DIR", str(tmp_path / "no-proc-here"))
+    message = _only_warning("cannot load")
+    assert "safely on this system" in message and "no-proc-here" in message
+    assert not (tmp_path / "genuine-ran").exists()
+
+
+def test_oversized_checksum_file_is_refused(cache, no_ops_so):
+    path = _plant(no_ops_so)
+    manifest = builder.manifest_path(path)
+    manifest.write_text(manifest.read_text()[:-1] + " " * 70000 + "}")
+    _only_warning("larger than 65536 bytes")
 
 
 # --- 2. the lock -------------------------------------------------------------
