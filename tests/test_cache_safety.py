@@ -9,7 +9,8 @@
 6. the compiler is identified by what it resolves to, not by how CXX is spelled; CXX may
    carry arguments;
 7. ``build`` on a read-only cache: one line, exit 0 when all is cached, else a clear error;
-8. Ctrl-C or SIGTERM during ``build`` stops the compilers and removes temporary files.
+8. Ctrl-C or SIGTERM during ``build`` stops the compilers and removes temporary files; what a
+   build killed with SIGKILL left is removed by the next build, and nothing else is.
 
 A stand-in compiler (a Python script) keeps these fast; the only real compile is a tiny C
 shared object (a constructor that leaves a marker file, and no ops).
@@ -17,6 +18,7 @@ shared object (a constructor that leaves a marker file, and no ops).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -493,3 +495,65 @@ def test_interrupted_build_stops_the_compilers_and_cleans_up(cache, tmp_path, si
     assert not os.path.exists(scratch)
     d = builder.library_dir()
     assert sorted(p.name for p in d.iterdir()) == [".lock"]
+
+
+def _wait_for_compiler(proc, pids):
+    deadline = time.monotonic() + 240
+    while not (pids.exists() and pids.read_text().endswith("\n")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return pids.read_text().split()
+
+
+@needs_kernel_build
+def test_the_build_after_one_killed_by_sigkill_removes_its_leftovers(cache, tmp_path):
+    pids = tmp_path / "pids"
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3", FAKE_CXX_MODE="sleep",
+               FAKE_CXX_PIDS=str(pids))
+    proc = subprocess.Popen([sys.executable, "-m", "tf_activations", "build", "--variant", "generic"],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        compiler, _, _ = _wait_for_compiler(proc, pids)
+    finally:
+        proc.kill()  # SIGKILL: no cleanup runs
+        proc.communicate()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(int(compiler), signal.SIGKILL)  # the compiler's own group outlived its builder
+    d = builder.library_dir()
+    left = sorted(p.name for p in d.iterdir())
+    assert any(n.startswith(".build-") for n in left) and any(n.startswith(".generic-") for n in left), left
+    builder.build(["generic"], verbose=False)
+    assert sorted(p.name for p in d.iterdir()) == [".lock", "_tfa_ops_generic.so", "_tfa_ops_generic.so.json"]
+
+
+@needs_kernel_build
+@pytest.mark.parametrize("next_build", ["cached", "forced"])
+def test_only_a_builds_own_leftovers_are_removed(cache, tmp_path, next_build):
+    path = builder.build(["generic"], verbose=False)
+    d = path.parent
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious").write_text("precious")
+    stale = {".build-abc_1234": "dir", ".generic-abc_1234.so": "file", ".avx2-xyz98765.so": "file",
+             ".manifest-q1w2e3r4": "file"}
+    kept = {".build-link0001": victim, ".generic-link0001.so": victim / "precious",  # symlinks
+            ".avx2-adir0001.so": "dir", ".build-afile001": "file",  # a build's name, not its kind
+            ".generic-abc.txt": "file", "notes.txt": "file", ".sse-abcd1234.so": "file"}
+    if os.geteuid() == 0:
+        kept[".manifest-other001"] = "someone else's"
+    for name, kind in {**stale, **kept}.items():
+        p = d / name
+        if kind == "dir":
+            p.mkdir()
+            (p / "cc1plus-temp").write_text("partial")
+        elif isinstance(kind, os.PathLike):
+            p.symlink_to(kind)
+        else:
+            p.write_text("partial")
+            if kind == "someone else's":
+                os.chown(p, os.geteuid() + 1000, -1)
+    builder.build(["generic"], verbose=False, force=next_build == "forced")
+    names = {p.name for p in d.iterdir()}
+    assert names == set(kept) | {".lock", "_tfa_ops_generic.so", "_tfa_ops_generic.so.json"}, names
+    assert (victim / "precious").read_text() == "precious"

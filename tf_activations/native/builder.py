@@ -33,7 +33,8 @@ Directories are created 0700 whatever the umask; the lock file is opened
 ``O_NOFOLLOW``, mode 0600. Concurrent builds are safe: the lock serialises
 builders and each compiles into a temporary file renamed into place atomically.
 Ctrl-C or SIGTERM during a build kills the compilers' process groups and removes
-the temporary files.
+the temporary files; what a build killed by SIGKILL left behind is removed by the
+next build (holding the lock, so no build is using it).
 """
 
 from __future__ import annotations
@@ -471,7 +472,8 @@ def _make_private_dirs(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(directory: Path):
+def _locked(directory: Path, wait: bool = True):
+    """Holds the directory's build lock (wait=False: BlockingIOError if a build holds it)."""
     import fcntl
 
     lock = directory / ".lock"
@@ -484,13 +486,54 @@ def _locked(directory: Path):
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise UnsafeCache(f"{lock} is not a regular file; remove it and build again")
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+# The names tempfile gives a build's scratch directory, partial outputs and checksum files.
+_LEFTOVER_DIR = re.compile(r"\.build-[a-z0-9_]+")
+_LEFTOVER_FILE = re.compile(r"\.(?:%s)-[a-z0-9_]+\.so|\.manifest-[a-z0-9_]+" % "|".join(_VARIANT_FLAGS))
+
+
+def _leftovers(d: Path) -> list:
+    """A killed build's temporary files in d: ours, with the names a build gives them, a
+    directory or a regular file as a build makes them (never a symlink, never followed)."""
+    found = []
+    with os.scandir(d) as entries:
+        for entry in entries:
+            st = entry.stat(follow_symlinks=False)
+            if st.st_uid != _uid():
+                continue
+            if (_LEFTOVER_DIR.fullmatch(entry.name) and stat.S_ISDIR(st.st_mode)) or \
+                    (_LEFTOVER_FILE.fullmatch(entry.name) and stat.S_ISREG(st.st_mode)):
+                found.append(Path(entry.path))
+    return found
+
+
+def _remove_leftovers(d: Path) -> None:
+    """Call only holding d's lock: builds make temporary files only while holding it, so any
+    still there belong to a build that has ended (SIGKILL skips its cleanup)."""
+    for p in _leftovers(d):
+        with contextlib.suppress(OSError):
+            if p.name.startswith(".build-"):
+                shutil.rmtree(p)  # fd-based on Linux: symlinks inside are removed, not followed
+            else:
+                os.unlink(p)
+
+
+def _remove_leftovers_if_idle(d: Path) -> None:
+    """Cleans up without waiting: a build running now keeps its files; a cache we cannot write
+    keeps them too (it is still usable)."""
+    if not _leftovers(d):
+        return
+    with contextlib.suppress(OSError):
+        with _locked(d, wait=False):
+            _remove_leftovers(d)
 
 
 def _cached(target: Path, build_id: dict | None) -> bool:
@@ -588,6 +631,7 @@ def build(variants=None, sanitize: bool | None = None, force: bool = False, verb
     if os.path.isdir(d):
         check_private_dir(d)
         if all_cached():  # no lock needed, so a read-only cache that has everything is fine
+            _remove_leftovers_if_idle(d)
             log(f"tf_activations: already built and valid ({', '.join(variants)}) in {d}")
             return _best(d, variants, sanitize)
     if cmd is None:
@@ -606,6 +650,7 @@ def build(variants=None, sanitize: bool | None = None, force: bool = False, verb
 
 
 def _build_locked(d, variants, sanitize, force, cmd, ident, cflags, lflags, log):
+    _remove_leftovers(d)
     jobs = []
     scratch = None
     try:
