@@ -32,7 +32,7 @@ import warnings
 
 import pytest
 
-from conftest import REPO, needs_kernel_build
+from conftest import REPO, needs_kernel_build, run_python
 from tf_activations import native
 from tf_activations.native import builder
 from tf_activations.native import cli as native_cli
@@ -409,6 +409,37 @@ def test_cxx_with_arguments_builds_and_a_different_compiler_rebuilds(cache, fake
     monkeypatch.delenv("CXX")  # the loader does not need (or look at) CXX
     monkeypatch.setattr(builder, "host_variants", lambda: ["generic"])
     assert builder.find_library() == path
+
+
+@needs_kernel_build
+def test_unparsable_cxxflags_is_an_error_naming_the_variable(cache, monkeypatch, capsys):
+    monkeypatch.setenv("TF_ACTIVATIONS_CXXFLAGS", "-O2 '")
+    with pytest.raises(builder.BuildError) as caught:
+        builder.build(["generic"], verbose=False)
+    message = str(caught.value)
+    assert message.startswith("TF_ACTIVATIONS_CXXFLAGS=\"-O2 '\" cannot be split into compiler flags")
+    assert "No closing quotation" in message and "balanced" in message
+    assert native_cli.build_main(["--variant", "generic"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"tf-activations: error: {message}"
+    assert not cache.exists()
+
+
+def test_unparsable_cxxflags_makes_the_import_warn_once(cache):
+    code = textwrap.dedent("""
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import tf_activations
+            assert not tf_activations.native.available()
+            tf_activations.mish(1.0)
+        mine = [str(w.message) for w in caught if "tf_activations" in str(w.message)]
+        assert len(mine) == 1, mine
+        assert "TF_ACTIVATIONS_CXXFLAGS=" + repr("-O2 '") in mine[0], mine
+        assert "No closing quotation" in mine[0], mine
+        assert "pure-TF path" in mine[0], mine
+    """)
+    run_python(code, env={"TF_ACTIVATIONS_CXXFLAGS": "-O2 '"})
 
 
 # --- 7. a read-only cache ---------------------------------------------------------

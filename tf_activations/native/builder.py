@@ -212,7 +212,16 @@ def _variant_flags(variant: str) -> list:
 
 
 def _extra_flags() -> list:
-    return shlex.split(os.environ.get("TF_ACTIVATIONS_CXXFLAGS", ""))  # e.g. -DTFA_WIDE_FLOAT32=1
+    """TF_ACTIVATIONS_CXXFLAGS split as a shell would (e.g. -DTFA_WIDE_FLOAT32=1). The loader
+    needs them too (they are part of the cache directory's name), so a value that cannot be
+    split is an error for both, not a silent "no kernels"."""
+    value = os.environ.get("TF_ACTIVATIONS_CXXFLAGS", "")
+    try:
+        return shlex.split(value)
+    except ValueError as err:
+        raise BuildError(f"TF_ACTIVATIONS_CXXFLAGS={value!r} cannot be split into compiler flags ({err}); "
+                         f"write it as shell words with balanced quotes (e.g. "
+                         f"TF_ACTIVATIONS_CXXFLAGS=\"-O2 -DNAME='a b'\"), or unset it") from None
 
 
 def _flags(variant: str, sanitize: bool) -> list:
