@@ -36,12 +36,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import os
 import threading
 
 import tensorflow as tf
 
-from tf_activations import _mode
+from tf_activations import _env, _mode
 
 __all__ = ["dispatch", "available", "load", "disabled", "every_kernel", "has_kernel", "kernel_names", "library_path"]
 
@@ -135,7 +134,7 @@ def kernel_names() -> list:
 
 
 def _pure_forced() -> bool:
-    if os.environ.get("TF_ACTIVATIONS_PURE", "").strip().lower() in ("1", "true", "yes", "on"):
+    if _env.flag("TF_ACTIVATIONS_PURE"):
         return True
     return getattr(_state, "disabled", 0) > 0
 

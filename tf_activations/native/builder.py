@@ -56,6 +56,8 @@ import tempfile
 import threading
 from pathlib import Path
 
+from tf_activations import _env
+
 _HERE = Path(__file__).resolve().parent
 PACKAGED_KERNEL_DIR = _HERE / "kernels"             # wheel / sdist installs
 CHECKOUT_KERNEL_DIR = _HERE.parents[1] / "kernels"  # a clone (editable install)
@@ -99,7 +101,7 @@ class Interrupted(BaseException):
 
 
 def sanitize_requested() -> bool:
-    return os.environ.get("TF_ACTIVATIONS_SANITIZE", "").strip().lower() in ("1", "true", "yes", "on")
+    return _env.flag("TF_ACTIVATIONS_SANITIZE")
 
 
 def cache_root() -> Path:
