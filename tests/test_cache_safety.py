@@ -9,7 +9,8 @@
 6. the compiler is identified by what it resolves to, not by how CXX is spelled; CXX may
    carry arguments;
 7. ``build`` on a read-only cache: one line, exit 0 when all is cached, else a clear error;
-8. Ctrl-C or SIGTERM during ``build`` stops the compilers and removes temporary files.
+8. Ctrl-C or SIGTERM during ``build`` stops the compilers and removes temporary files; what a
+   build killed with SIGKILL left is removed by the next build, and nothing else is.
 
 A stand-in compiler (a Python script) keeps these fast; the only real compile is a tiny C
 shared object (a constructor that leaves a marker file, and no ops).
@@ -17,6 +18,7 @@ shared object (a constructor that leaves a marker file, and no ops).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -30,7 +32,7 @@ import warnings
 
 import pytest
 
-from conftest import REPO, needs_kernel_build
+from conftest import REPO, needs_kernel_build, run_python
 from tf_activations import native
 from tf_activations.native import builder
 from tf_activations.native import cli as native_cli
@@ -60,6 +62,22 @@ PLANTED_C = r"""
 __attribute__((constructor)) static void planted(void) {
     const char *path = getenv("TFA_PLANTED_MARKER");
     if (path) { FILE *f = fopen(path, "w"); if (f) { fputs("constructor ran", f); fclose(f); } }
+}
+"""
+
+
+MARKER_C = r"""
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+__attribute__((constructor)) static void ran(void) {
+    const char *dir = getenv("TFA_MARKER_DIR");
+    char path[4096];
+    if (dir && strlen(dir) < 4000) {
+        snprintf(path, sizeof path, "%s/%s-ran", dir, WHO);
+        FILE *f = fopen(path, "w");
+        if (f) fclose(f);
+    }
 }
 """
 
@@ -98,6 +116,24 @@ def no_ops_so(tmp_path_factory):
     (d / "planted.c").write_text(PLANTED_C)
     subprocess.run([cc, "-shared", "-fPIC", "-o", str(d / "planted.so"), str(d / "planted.c")], check=True)
     return (d / "planted.so").read_bytes()
+
+
+@pytest.fixture(scope="module")
+def marker_sos(tmp_path_factory):
+    """Two real shared objects, "genuine" and "planted", whose constructors leave
+    $TFA_MARKER_DIR/genuine-ran or planted-ran: which one was loaded is visible."""
+    cc = shutil.which("cc") or shutil.which("gcc")
+    if cc is None:
+        pytest.skip("no C compiler")
+    d = tmp_path_factory.mktemp("markers")
+    (d / "marker.c").write_text(MARKER_C)
+    built = {}
+    for who in ("genuine", "planted"):
+        out = d / f"{who}.so"
+        subprocess.run([cc, "-shared", "-fPIC", f'-DWHO="{who}"', "-o", str(out), str(d / "marker.c")],
+                       check=True)
+        built[who] = out.read_bytes()
+    return built
 
 
 def _plant(data: bytes, variant: str = None) -> "os.PathLike":
@@ -209,6 +245,68 @@ def test_planted_library_is_not_loaded_at_import(cache, no_ops_so, tmp_path):
     assert path.exists()
 
 
+def test_library_swapped_between_verification_and_loading_is_not_loaded(cache, marker_sos, tmp_path,
+                                                                        monkeypatch):
+    """Someone who can write the cache root's parent renames the verified cache away and puts
+    their own in its place (library and matching checksum) just before TensorFlow opens it."""
+    monkeypatch.setenv("TFA_MARKER_DIR", str(tmp_path))
+    _plant(marker_sos["genuine"])
+    real_load = native.tf.load_op_library
+
+    def swap_then_load(name):
+        os.rename(cache, tmp_path / "verified-cache")
+        _plant(marker_sos["planted"])
+        return real_load(name)
+
+    monkeypatch.setattr(native.tf, "load_op_library", swap_then_load)
+    _only_warning("does not define the ops")  # neither library has any: only the constructors tell
+    assert not (tmp_path / "planted-ran").exists()
+    assert (tmp_path / "genuine-ran").exists()
+
+
+def test_cache_directory_that_is_a_symlink_is_not_loaded(cache, marker_sos, tmp_path, monkeypatch):
+    monkeypatch.setenv("TFA_MARKER_DIR", str(tmp_path))
+    path = _plant(marker_sos["genuine"])
+    elsewhere = tmp_path / "elsewhere"
+    os.rename(path.parent, elsewhere)
+    path.parent.symlink_to(elsewhere)
+    message = _only_warning("symlink")
+    assert str(path.parent) in message
+    assert not (tmp_path / "genuine-ran").exists()
+
+
+def test_each_load_opens_its_own_file_although_descriptor_numbers_repeat(cache, marker_sos, tmp_path,
+                                                                           monkeypatch):
+    # TensorFlow keeps loaded libraries by the name given: a /proc/self/fd/N used twice would
+    # hand back the first library without opening the second
+    monkeypatch.setenv("TFA_MARKER_DIR", str(tmp_path))
+    first = _plant(marker_sos["genuine"])
+    _only_warning("does not define the ops")
+    os.rename(cache, tmp_path / "old-cache")
+    second = _plant(marker_sos["planted"])  # a rebuilt library at the same path
+    assert second == first
+    with warnings.catch_warnings(record=True):
+        warnings.simplefilter("always")
+        native.load(reload=True)
+    assert (tmp_path / "genuine-ran").exists() and (tmp_path / "planted-ran").exists()
+
+
+def test_without_proc_self_fd_the_kernels_are_refused_with_a_warning(cache, marker_sos, tmp_path, monkeypatch):
+    monkeypatch.setenv("TFA_MARKER_DIR", str(tmp_path))
+    _plant(marker_sos["genuine"])
+    monkeypatch.setattr(builder, "_FD_DIR", str(tmp_path / "no-proc-here"))
+    message = _only_warning("cannot load")
+    assert "safely on this system" in message and "no-proc-here" in message
+    assert not (tmp_path / "genuine-ran").exists()
+
+
+def test_oversized_checksum_file_is_refused(cache, no_ops_so):
+    path = _plant(no_ops_so)
+    manifest = builder.manifest_path(path)
+    manifest.write_text(manifest.read_text()[:-1] + " " * 70000 + "}")
+    _only_warning("larger than 65536 bytes")
+
+
 # --- 2. the lock -------------------------------------------------------------
 @needs_kernel_build
 def test_lock_symlink_is_not_followed(cache, tmp_path):
@@ -313,6 +411,37 @@ def test_cxx_with_arguments_builds_and_a_different_compiler_rebuilds(cache, fake
     assert builder.find_library() == path
 
 
+@needs_kernel_build
+def test_unparsable_cxxflags_is_an_error_naming_the_variable(cache, monkeypatch, capsys):
+    monkeypatch.setenv("TF_ACTIVATIONS_CXXFLAGS", "-O2 '")
+    with pytest.raises(builder.BuildError) as caught:
+        builder.build(["generic"], verbose=False)
+    message = str(caught.value)
+    assert message.startswith("TF_ACTIVATIONS_CXXFLAGS=\"-O2 '\" cannot be split into compiler flags")
+    assert "No closing quotation" in message and "balanced" in message
+    assert native_cli.build_main(["--variant", "generic"]) == 1
+    err = capsys.readouterr().err
+    assert err.strip() == f"tf-activations: error: {message}"
+    assert not cache.exists()
+
+
+def test_unparsable_cxxflags_makes_the_import_warn_once(cache):
+    code = textwrap.dedent("""
+        import warnings
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import tf_activations
+            assert not tf_activations.native.available()
+            tf_activations.mish(1.0)
+        mine = [str(w.message) for w in caught if "tf_activations" in str(w.message)]
+        assert len(mine) == 1, mine
+        assert "TF_ACTIVATIONS_CXXFLAGS=" + repr("-O2 '") in mine[0], mine
+        assert "No closing quotation" in mine[0], mine
+        assert "pure-TF path" in mine[0], mine
+    """)
+    run_python(code, env={"TF_ACTIVATIONS_CXXFLAGS": "-O2 '"})
+
+
 # --- 7. a read-only cache ---------------------------------------------------------
 def _read_only(monkeypatch):
     def refuse(*args, **kwargs):
@@ -397,3 +526,65 @@ def test_interrupted_build_stops_the_compilers_and_cleans_up(cache, tmp_path, si
     assert not os.path.exists(scratch)
     d = builder.library_dir()
     assert sorted(p.name for p in d.iterdir()) == [".lock"]
+
+
+def _wait_for_compiler(proc, pids):
+    deadline = time.monotonic() + 240
+    while not (pids.exists() and pids.read_text().endswith("\n")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return pids.read_text().split()
+
+
+@needs_kernel_build
+def test_the_build_after_one_killed_by_sigkill_removes_its_leftovers(cache, tmp_path):
+    pids = tmp_path / "pids"
+    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3", FAKE_CXX_MODE="sleep",
+               FAKE_CXX_PIDS=str(pids))
+    proc = subprocess.Popen([sys.executable, "-m", "tf_activations", "build", "--variant", "generic"],
+                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        compiler, _, _ = _wait_for_compiler(proc, pids)
+    finally:
+        proc.kill()  # SIGKILL: no cleanup runs
+        proc.communicate()
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(int(compiler), signal.SIGKILL)  # the compiler's own group outlived its builder
+    d = builder.library_dir()
+    left = sorted(p.name for p in d.iterdir())
+    assert any(n.startswith(".build-") for n in left) and any(n.startswith(".generic-") for n in left), left
+    builder.build(["generic"], verbose=False)
+    assert sorted(p.name for p in d.iterdir()) == [".lock", "_tfa_ops_generic.so", "_tfa_ops_generic.so.json"]
+
+
+@needs_kernel_build
+@pytest.mark.parametrize("next_build", ["cached", "forced"])
+def test_only_a_builds_own_leftovers_are_removed(cache, tmp_path, next_build):
+    path = builder.build(["generic"], verbose=False)
+    d = path.parent
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "precious").write_text("precious")
+    stale = {".build-abc_1234": "dir", ".generic-abc_1234.so": "file", ".avx2-xyz98765.so": "file",
+             ".manifest-q1w2e3r4": "file"}
+    kept = {".build-link0001": victim, ".generic-link0001.so": victim / "precious",  # symlinks
+            ".avx2-adir0001.so": "dir", ".build-afile001": "file",  # a build's name, not its kind
+            ".generic-abc.txt": "file", "notes.txt": "file", ".sse-abcd1234.so": "file"}
+    if os.geteuid() == 0:
+        kept[".manifest-other001"] = "someone else's"
+    for name, kind in {**stale, **kept}.items():
+        p = d / name
+        if kind == "dir":
+            p.mkdir()
+            (p / "cc1plus-temp").write_text("partial")
+        elif isinstance(kind, os.PathLike):
+            p.symlink_to(kind)
+        else:
+            p.write_text("partial")
+            if kind == "someone else's":
+                os.chown(p, os.geteuid() + 1000, -1)
+    builder.build(["generic"], verbose=False, force=next_build == "forced")
+    names = {p.name for p in d.iterdir()}
+    assert names == set(kept) | {".lock", "_tfa_ops_generic.so", "_tfa_ops_generic.so.json"}, names
+    assert (victim / "precious").read_text() == "precious"

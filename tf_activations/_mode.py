@@ -21,11 +21,12 @@ model's train step) traced in one mode keeps it.
 from __future__ import annotations
 
 import contextlib
-import os
 import threading
 
+from tf_activations import _env
+
 _state = threading.local()
-_global = {"exact": os.environ.get("TF_ACTIVATIONS_EXACT", "").strip().lower() in ("1", "true", "yes", "on")}
+_global = {"exact": _env.flag("TF_ACTIVATIONS_EXACT")}
 
 # True while the whole process is in the default mode: no exact() or other override block is
 # open in any thread and set_exact is off. The eager fast path reads this one item instead of

@@ -28,12 +28,12 @@ Keras' own strings there.
 
 from __future__ import annotations
 
-import os
 import warnings
 
 import keras
 from keras.src import activations as _keras_activations
 
+from tf_activations import _env
 from tf_activations._registry import ALIASES, FUNCTIONS, SPECS
 
 _PACKAGE = "tf_activations"
@@ -120,7 +120,7 @@ def _require_tensorflow_backend(action: str) -> bool:
 if _require_tensorflow_backend("Keras' activation strings are left as they are"):
     register_serializables()
     _serialize_plainly()
-    install(override_builtins=os.environ.get("TF_ACTIVATIONS_KEEP_KERAS_BUILTINS", "") in ("", "0"))
+    install(override_builtins=not _env.flag("TF_ACTIVATIONS_KEEP_KERAS_BUILTINS"))
 
 
 def add_strings(functions: dict) -> None:

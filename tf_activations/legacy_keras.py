@@ -22,11 +22,10 @@ functions for its names, as it does for Keras 3.
 from __future__ import annotations
 
 import importlib
-import os
 import types
 import warnings
 
-from tf_activations import addons_compat, keras_strings, layers as keras3_layers
+from tf_activations import _env, addons_compat, keras_strings, layers as keras3_layers
 from tf_activations._registry import SPECS
 
 _PACKAGE = "tf_activations"
@@ -96,7 +95,7 @@ def install(k=None) -> types.SimpleNamespace | None:
                       f"{'.'.join(map(str, MIN_TF_KERAS))}, whose saving this package's functions need; "
                       f"nothing is registered with tf_keras (Keras 3 is unaffected)", stacklevel=2)
         return None
-    keep = os.environ.get("TF_ACTIVATIONS_KEEP_KERAS_BUILTINS", "") not in ("", "0")
+    keep = _env.flag("TF_ACTIVATIONS_KEEP_KERAS_BUILTINS")
     _install_strings(k, override_builtins=not keep)
     classes = keras3_layers.make_layers(k, module=__name__)
     by_activation = classes.pop("LAYERS")

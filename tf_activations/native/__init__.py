@@ -36,12 +36,11 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
-import os
 import threading
 
 import tensorflow as tf
 
-from tf_activations import _mode
+from tf_activations import _env, _mode
 
 __all__ = ["dispatch", "available", "load", "disabled", "every_kernel", "has_kernel", "kernel_names", "library_path"]
 
@@ -138,7 +137,7 @@ def kernel_names() -> list:
 
 
 def _pure_forced() -> bool:
-    if os.environ.get("TF_ACTIVATIONS_PURE", "").strip().lower() in ("1", "true", "yes", "on"):
+    if _env.flag("TF_ACTIVATIONS_PURE"):
         return True
     return getattr(_state, "disabled", 0) > 0
 
@@ -168,8 +167,8 @@ def every_kernel():
 def load(path=None, reload=False):
     """Loads the kernel library from the cache (never builds). Returns the module or None.
 
-    A library is loaded only after ``builder.verify_library`` accepts it (a private cache, the
-    size, ELF header and SHA-256 recorded at build time) and kept only if it registers the
+    A library is loaded only through the descriptor ``builder.loadable`` verified (a private
+    cache, the size, ELF header and SHA-256 recorded at build time) and kept only if it registers the
     ``tfa_forward`` / ``tfa_backward`` ops; otherwise one warning says what to do and the
     pure-TF path runs.
     """
@@ -187,22 +186,19 @@ def load(path=None, reload=False):
 
         try:
             if path is None:
-                path = builder.find_library()
-            else:
-                builder.verify_library(path)
+                path = builder._library_candidate()
+            if path is None:
+                return None
+            lib = _load_verified(builder, path)
         except builder.BuildError as err:  # unsafe cache, truncated or foreign library
             warnings.warn(f"tf_activations: not loading the kernels: {err}. Using the pure-TF path.",
                           stacklevel=2)
             return None
-        except Exception:  # no sources, unreadable cache, ...: stay pure
-            path = None
-        if path is None:
+        except _NotLoaded as err:  # wrong ABI, missing symbol, ...
+            warnings.warn(f"tf_activations: could not load kernels from {path} ({err.__cause__}); rebuild them "
+                          f"with `tf-activations build --force`. Using the pure-TF path.", stacklevel=2)
             return None
-        try:
-            lib = tf.load_op_library(str(path))
-        except Exception as err:  # wrong ABI, missing symbol, ...
-            warnings.warn(f"tf_activations: could not load kernels from {path} ({err}); rebuild them with "
-                          f"`tf-activations build --force`. Using the pure-TF path.", stacklevel=2)
+        except Exception:  # no sources, unreadable cache, ...: stay pure
             return None
         missing = [op for op in builder.EXPECTED_OPS if not hasattr(lib, op)]
         if missing:
@@ -212,6 +208,20 @@ def load(path=None, reload=False):
             return None
         _lib, _lib_path = lib, str(path)
         return _lib
+
+
+class _NotLoaded(Exception):
+    """TensorFlow refused a verified library (its error is the cause)."""
+
+
+def _load_verified(builder, path):
+    # Loaded through the descriptor that was verified, never by its path again: another user
+    # who can write the cache root's parent could otherwise swap the file in between.
+    with builder.loadable(path) as name:
+        try:
+            return tf.load_op_library(name)
+        except Exception as err:
+            raise _NotLoaded() from err
 
 
 def library_path():

@@ -25,16 +25,22 @@ Safety: a library is loaded only from a cache directory (and its parent cache
 root) owned by the current user and not writable by group or others, only if the
 file is such too, is a regular file (not a symlink) whose size and SHA-256 match
 the ``.json`` file written at build time and that starts with an ELF header.
+These checks are made on one open descriptor (no symlink below the cache root),
+and the loader maps that same file through ``/proc/self/fd``, so swapping the
+cache after the checks changes nothing that is loaded; without ``/proc/self/fd``
+the kernels are not loaded.
 Directories are created 0700 whatever the umask; the lock file is opened
 ``O_NOFOLLOW``, mode 0600. Concurrent builds are safe: the lock serialises
 builders and each compiles into a temporary file renamed into place atomically.
 Ctrl-C or SIGTERM during a build kills the compilers' process groups and removes
-the temporary files.
+the temporary files; what a build killed by SIGKILL left behind is removed by the
+next build (holding the lock, so no build is using it).
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -49,6 +55,8 @@ import sys
 import tempfile
 import threading
 from pathlib import Path
+
+from tf_activations import _env
 
 _HERE = Path(__file__).resolve().parent
 PACKAGED_KERNEL_DIR = _HERE / "kernels"             # wheel / sdist installs
@@ -93,7 +101,7 @@ class Interrupted(BaseException):
 
 
 def sanitize_requested() -> bool:
-    return os.environ.get("TF_ACTIVATIONS_SANITIZE", "").strip().lower() in ("1", "true", "yes", "on")
+    return _env.flag("TF_ACTIVATIONS_SANITIZE")
 
 
 def cache_root() -> Path:
@@ -206,7 +214,16 @@ def _variant_flags(variant: str) -> list:
 
 
 def _extra_flags() -> list:
-    return shlex.split(os.environ.get("TF_ACTIVATIONS_CXXFLAGS", ""))  # e.g. -DTFA_WIDE_FLOAT32=1
+    """TF_ACTIVATIONS_CXXFLAGS split as a shell would (e.g. -DTFA_WIDE_FLOAT32=1). The loader
+    needs them too (they are part of the cache directory's name), so a value that cannot be
+    split is an error for both, not a silent "no kernels"."""
+    value = os.environ.get("TF_ACTIVATIONS_CXXFLAGS", "")
+    try:
+        return shlex.split(value)
+    except ValueError as err:
+        raise BuildError(f"TF_ACTIVATIONS_CXXFLAGS={value!r} cannot be split into compiler flags ({err}); "
+                         f"write it as shell words with balanced quotes (e.g. "
+                         f"TF_ACTIVATIONS_CXXFLAGS=\"-O2 -DNAME='a b'\"), or unset it") from None
 
 
 def _flags(variant: str, sanitize: bool) -> list:
@@ -269,12 +286,7 @@ def check_private_dir(path: Path) -> None:
     _check_private(path, st, "the kernel cache directory")
 
 
-def _check_private_file(path: Path) -> os.stat_result:
-    st = os.lstat(path)
-    if not stat.S_ISREG(st.st_mode):
-        raise UnsafeCache(f"{path} is not a regular file (a symlink?); remove it and run `tf-activations build`")
-    _check_private(path, st, "the file")
-    return st
+_MAX_MANIFEST_SIZE = 1 << 16  # a few hundred bytes when written by `build`
 
 
 def _sha256(path: Path) -> str:
@@ -285,46 +297,171 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def verify_library(path) -> dict:
-    """Checks a cached library before it is loaded; returns its manifest or raises
-    UnsafeCache / InvalidLibrary (never loads or executes anything)."""
-    path = Path(path)
-    check_private_dir(path.parent.parent)
-    check_private_dir(path.parent)
-    st = _check_private_file(path)
+def _open_in(directory_fd: int, name: str, path: Path, flags: int) -> int:
+    """Opens name inside an already-checked directory, never through a symlink."""
+    try:
+        return os.open(name, flags | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=directory_fd)
+    except OSError as err:
+        if err.errno not in (errno.ELOOP, errno.ENOTDIR):  # O_NOFOLLOW's and O_DIRECTORY's refusals
+            raise
+        with contextlib.suppress(OSError):
+            if stat.S_ISLNK(os.stat(name, dir_fd=directory_fd, follow_symlinks=False).st_mode):
+                raise UnsafeCache(f"{path} is a symlink (planted?), not what `tf-activations build` writes; "
+                                  f"remove it and run `tf-activations build`") from None
+        raise UnsafeCache(f"{path} is not a {'directory' if flags & os.O_DIRECTORY else 'regular file'}; "
+                          f"remove it and run `tf-activations build`") from None
+
+
+def _checked_dir(path: Path, parent_fd: int | None) -> int:
+    # The root is the user's own setting and may be reached through a symlink; the directories
+    # and files below it are written by `build` and never are.
+    if parent_fd is None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except NotADirectoryError:
+            raise UnsafeCache(f"the kernel cache {path} is not a directory; remove it and run "
+                              f"`tf-activations build`") from None
+    else:
+        fd = _open_in(parent_fd, path.name, path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        _check_private(path, os.fstat(fd), "the kernel cache directory")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
+
+
+def _checked_file(directory_fd: int, path: Path) -> tuple:
+    # O_NONBLOCK: a FIFO put there must not hang the import; it is refused just below
+    fd = _open_in(directory_fd, path.name, path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise UnsafeCache(f"{path} is not a regular file; remove it and run `tf-activations build`")
+        _check_private(path, st, "the file")
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd, st
+
+
+def _read_manifest(directory_fd: int, path: Path) -> tuple:
     manifest_file = manifest_path(path)
     try:
-        _check_private_file(manifest_file)
-        manifest = json.loads(manifest_file.read_text())
-        want_size, want_sha = int(manifest["size"]), str(manifest["sha256"])
+        fd, _ = _checked_file(directory_fd, manifest_file)
+        with os.fdopen(fd, "rb") as f:
+            raw = f.read(_MAX_MANIFEST_SIZE + 1)
+        if len(raw) > _MAX_MANIFEST_SIZE:
+            raise ValueError(f"larger than {_MAX_MANIFEST_SIZE} bytes")
+        manifest = json.loads(raw)
+        return manifest, int(manifest["size"]), str(manifest["sha256"])
     except FileNotFoundError:
         raise InvalidLibrary(f"{path} has no checksum file {manifest_file.name} (not written by "
                              f"`tf-activations build`); {_REBUILD}") from None
     except (ValueError, KeyError, TypeError, OSError) as err:
         raise InvalidLibrary(f"the checksum file {manifest_file} is unreadable ({err}); {_REBUILD}") from None
+
+
+def _check_contents(fd: int, st, path: Path, want_size: int, want_sha: str) -> None:
+    """Size, ELF header and SHA-256, read through the descriptor that will be loaded."""
     if st.st_size < _MIN_LIBRARY_SIZE or st.st_size != want_size:
         raise InvalidLibrary(f"{path} is {st.st_size} bytes, the build wrote {want_size} (truncated or "
                              f"replaced); {_REBUILD}")
-    with open(path, "rb") as f:
-        magic = f.read(4)
-    if magic != _ELF_MAGIC:
+    if os.pread(fd, 4, 0) != _ELF_MAGIC:
         raise InvalidLibrary(f"{path} is not a shared library (no ELF header); {_REBUILD}")
-    if _sha256(path) != want_sha:
+    h = hashlib.sha256()
+    offset = 0
+    while block := os.pread(fd, 1 << 20, offset):
+        h.update(block)
+        offset += len(block)
+    if h.hexdigest() != want_sha:
         raise InvalidLibrary(f"{path} does not match the SHA-256 recorded when it was built; {_REBUILD}")
-    return manifest
+
+
+@contextlib.contextmanager
+def opened_library(path):
+    """Yields ``(fd, manifest)``: a read-only descriptor of the cached library, verified through
+    that descriptor (the file, its directory and the cache root are private and no symlinks
+    below the root; size, ELF header and SHA-256 as recorded at build time). Raises
+    UnsafeCache / InvalidLibrary otherwise; never loads or executes anything.
+
+    Whoever holds the descriptor holds the very file that was checked, whatever is renamed
+    afterwards; checking by path and then loading by path would not."""
+    path = Path(os.path.abspath(path))
+    with contextlib.ExitStack() as stack:
+        root_fd = _checked_dir(path.parent.parent, None)
+        stack.callback(os.close, root_fd)
+        dir_fd = _checked_dir(path.parent, root_fd)
+        stack.callback(os.close, dir_fd)
+        fd, st = _checked_file(dir_fd, path)
+        stack.callback(os.close, fd)
+        manifest, want_size, want_sha = _read_manifest(dir_fd, path)
+        _check_contents(fd, st, path, want_size, want_sha)
+        yield fd, manifest
+
+
+def verify_library(path) -> dict:
+    """Checks a cached library (see :func:`opened_library`); returns its manifest or raises
+    UnsafeCache / InvalidLibrary (never loads or executes anything)."""
+    with opened_library(path) as (_, manifest):
+        return manifest
+
+
+# Loading goes through /proc/self/fd/N of the verified descriptor: dlopen then maps the inode
+# that was hashed even if the cache is swapped meanwhile. Chosen over copying the verified bytes
+# to a fresh private file: no second copy of a multi-megabyte file per import, no failure where
+# the temporary directory is mounted noexec, and no further directory whose safety would need
+# checking. TensorFlow caches loaded libraries by the name it was given and returns the first
+# library's ops for a name seen before, so every load uses a descriptor number none used before.
+_FD_DIR = "/proc/self/fd"
+_next_fd = [0]
+_next_fd_lock = threading.Lock()
+
+
+@contextlib.contextmanager
+def loadable(path):
+    """Yields a name under which dlopen (``tf.load_op_library``) opens exactly the library that
+    was verified (see :func:`opened_library`), never a file put in its place afterwards.
+
+    Raises UnsafeCache where there is no /proc/self/fd (not Linux): there the library cannot
+    be loaded without a window between checking and loading, so it is not loaded at all."""
+    import fcntl
+
+    if not os.path.isdir(_FD_DIR):
+        raise UnsafeCache(f"cannot load {path} safely on this system: loading the very file that was "
+                          f"verified needs {_FD_DIR} (Linux)")
+    with opened_library(path) as (fd, _):
+        with _next_fd_lock:
+            fresh = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _next_fd[0])
+            _next_fd[0] = fresh + 1
+        try:
+            name = f"{_FD_DIR}/{fresh}"
+            st, seen = os.fstat(fd), os.stat(name)
+            if (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino):
+                raise UnsafeCache(f"cannot load {path} safely: {name} does not name the verified file")
+            yield name
+        finally:
+            os.close(fresh)
 
 
 def find_library() -> Path | None:
     """The best already-built library for this CPU, or None (never compiles).
 
     Raises UnsafeCache / InvalidLibrary when the library that would be loaded must not be."""
+    p = _library_candidate()
+    if p is not None:
+        verify_library(p)
+    return p
+
+
+def _library_candidate() -> Path | None:
+    """The library find_library would check, unchecked (the loader checks it as it opens it)."""
     d = library_dir()
     if d is None or not d.is_dir():
         return None
     for variant in host_variants():
         p = d / f"_tfa_ops_{variant}.so"
         if os.path.lexists(p):
-            verify_library(p)
             return p
     return None
 
@@ -346,7 +483,8 @@ def _make_private_dirs(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _locked(directory: Path):
+def _locked(directory: Path, wait: bool = True):
+    """Holds the directory's build lock (wait=False: BlockingIOError if a build holds it)."""
     import fcntl
 
     lock = directory / ".lock"
@@ -359,13 +497,54 @@ def _locked(directory: Path):
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise UnsafeCache(f"{lock} is not a regular file; remove it and build again")
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
         try:
             yield
         finally:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+# The names tempfile gives a build's scratch directory, partial outputs and checksum files.
+_LEFTOVER_DIR = re.compile(r"\.build-[a-z0-9_]+")
+_LEFTOVER_FILE = re.compile(r"\.(?:%s)-[a-z0-9_]+\.so|\.manifest-[a-z0-9_]+" % "|".join(_VARIANT_FLAGS))
+
+
+def _leftovers(d: Path) -> list:
+    """A killed build's temporary files in d: ours, with the names a build gives them, a
+    directory or a regular file as a build makes them (never a symlink, never followed)."""
+    found = []
+    with os.scandir(d) as entries:
+        for entry in entries:
+            st = entry.stat(follow_symlinks=False)
+            if st.st_uid != _uid():
+                continue
+            if (_LEFTOVER_DIR.fullmatch(entry.name) and stat.S_ISDIR(st.st_mode)) or \
+                    (_LEFTOVER_FILE.fullmatch(entry.name) and stat.S_ISREG(st.st_mode)):
+                found.append(Path(entry.path))
+    return found
+
+
+def _remove_leftovers(d: Path) -> None:
+    """Call only holding d's lock: builds make temporary files only while holding it, so any
+    still there belong to a build that has ended (SIGKILL skips its cleanup)."""
+    for p in _leftovers(d):
+        with contextlib.suppress(OSError):
+            if p.name.startswith(".build-"):
+                shutil.rmtree(p)  # fd-based on Linux: symlinks inside are removed, not followed
+            else:
+                os.unlink(p)
+
+
+def _remove_leftovers_if_idle(d: Path) -> None:
+    """Cleans up without waiting: a build running now keeps its files; a cache we cannot write
+    keeps them too (it is still usable)."""
+    if not _leftovers(d):
+        return
+    with contextlib.suppress(OSError):
+        with _locked(d, wait=False):
+            _remove_leftovers(d)
 
 
 def _cached(target: Path, build_id: dict | None) -> bool:
@@ -463,6 +642,7 @@ def build(variants=None, sanitize: bool | None = None, force: bool = False, verb
     if os.path.isdir(d):
         check_private_dir(d)
         if all_cached():  # no lock needed, so a read-only cache that has everything is fine
+            _remove_leftovers_if_idle(d)
             log(f"tf_activations: already built and valid ({', '.join(variants)}) in {d}")
             return _best(d, variants, sanitize)
     if cmd is None:
@@ -481,6 +661,7 @@ def build(variants=None, sanitize: bool | None = None, force: bool = False, verb
 
 
 def _build_locked(d, variants, sanitize, force, cmd, ident, cflags, lflags, log):
+    _remove_leftovers(d)
     jobs = []
     scratch = None
     try:
