@@ -186,7 +186,7 @@ def load(path=None, reload=False):
 
         try:
             if path is None:
-                path = builder._library_candidate()
+                path = builder.library_candidate()
             if path is None:
                 return None
             lib = _load_verified(builder, path)

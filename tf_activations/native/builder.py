@@ -448,13 +448,13 @@ def find_library() -> Path | None:
     """The best already-built library for this CPU, or None (never compiles).
 
     Raises UnsafeCache / InvalidLibrary when the library that would be loaded must not be."""
-    p = _library_candidate()
+    p = library_candidate()
     if p is not None:
         verify_library(p)
     return p
 
 
-def _library_candidate() -> Path | None:
+def library_candidate() -> Path | None:
     """The library find_library would check, unchecked (the loader checks it as it opens it)."""
     d = library_dir()
     if d is None or not d.is_dir():
