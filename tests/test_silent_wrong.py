@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import reference
 import tf_activations as ta
 
 NAN, INF = float("nan"), float("inf")
@@ -480,3 +481,97 @@ def test_hard_swish_slope_at_nan_is_nan_on_every_path(compile_as):
         d = run(tf.constant([np.nan, -1.0, 4.0], tf.float32)).numpy()
     assert np.isnan(d[0])
     np.testing.assert_allclose(d[1:], [1.0 / 6.0, 1.0], rtol=1e-6)
+
+
+# --- 9. Parameters as arrays and tensors, shapes known late, ranks above 8 ------------------
+
+X4 = np.array([[-2.0, -0.5, 0.5, 2.0], [-1.0, 0.0, 1.0, 3.0]], np.float32)
+
+
+def _swish64(x, beta):
+    return x / (1.0 + np.exp(-beta * x))
+
+
+@pytest.mark.parametrize("call, want", [
+    (lambda x: ta.swish(x, beta=np.array(1.5)), lambda x: _swish64(x, 1.5)),
+    (lambda x: ta.swish(x, beta=np.float32(1.5)), lambda x: _swish64(x, 1.5)),
+    (lambda x: ta.prelu(x, alpha=[0.1, 0.2, 0.3, 0.4]),
+     lambda x: np.where(x > 0, x, np.array([0.1, 0.2, 0.3, 0.4]) * x)),
+    (lambda x: ta.squareplus(x, b=tf.constant(4.0)), lambda x: (x + np.sqrt(x * x + 4.0)) / 2),
+    (lambda x: ta.squareplus(x, b=np.float64(1.0)), lambda x: (x + np.sqrt(x * x + 1.0)) / 2),
+    (lambda x: ta.elu(x, alpha=tf.constant(0.5)), lambda x: np.where(x > 0, x, 0.5 * np.expm1(x))),
+], ids=["np-0d-beta", "np-scalar-beta", "list-alpha", "tensor-b", "np-b", "tensor-alpha"])
+def test_parameters_given_as_arrays_and_tensors_are_accepted(call, want):
+    y = call(tf.constant(X4))
+    np.testing.assert_allclose(y.numpy(), want(X4.astype(np.float64)), rtol=1e-6, atol=1e-7)
+
+
+def test_a_fixed_parameter_cannot_be_a_variable_and_says_why():
+    with pytest.raises(TypeError, match=r"squareplus\(\) expects b .*fixed when the op is built"):
+        ta.squareplus(tf.constant(X4), b=tf.Variable(4.0))
+    with pytest.raises(ValueError, match=r"elu\(\) expects alpha .*one number.*shape \(2,\)"):
+        ta.elu(tf.constant(X4), alpha=np.array([1.0, 2.0]))
+
+
+@pytest.mark.parametrize("name, param", [("swish", "beta"), ("snake", "frequency"), ("prelu", "alpha")])
+def test_wrong_shape_tensor_parameter_with_shapes_known_at_run_time_names_the_argument(name, param):
+    fn = tf.function(lambda x, p: ta.get(name)(x, **{param: p}),
+                     input_signature=[tf.TensorSpec([None, None]), tf.TensorSpec([None])])
+    with pytest.raises(tf.errors.InvalidArgumentError, match=rf"{name}\(\) expects {param} to broadcast"):
+        fn(tf.zeros([2, 4]), tf.ones([3]))
+    np.testing.assert_array_equal(fn(tf.zeros([2, 4]), tf.ones([4])).numpy().shape, [2, 4])
+
+
+RANK9 = np.linspace(-3.0, 3.0, 2 ** 9, dtype=np.float32).reshape([2] * 9)
+
+
+@pytest.mark.parametrize("mode", list(MODES))
+@pytest.mark.parametrize("name", ["relu", "elu", "leaky_relu", "hard_tanh", "prelu", "mish", "softsign", "swish"])
+def test_elementwise_functions_take_inputs_of_rank_above_8(name, mode):
+    """TF's broadcasting kernels (SelectV2, EluGrad, ...) stop at rank 8: a raw error before."""
+    f, df = reference.ELEMENTWISE[name]
+    x = tf.constant(RANK9)
+    with MODES[mode](), tf.GradientTape() as tape:
+        tape.watch(x)
+        y = ta.get(name)(x)
+    d = tape.gradient(y, x).numpy()
+    flat = RANK9.ravel()
+    np.testing.assert_allclose(y.numpy().ravel(), [float(f(mp.mpf(float(v)))) for v in flat], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(d.ravel(), [float(df(mp.mpf(float(v)))) for v in flat], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.parametrize("axis", [0, 4, -1])
+def test_softmax_along_one_axis_of_a_rank_9_input(axis):
+    x = tf.constant(RANK9)
+    w = np.arange(2.0).reshape([2 if i == axis % 9 else 1 for i in range(9)])  # varies along axis
+    with ta.exact(), tf.GradientTape() as tape:
+        tape.watch(x)
+        y = ta.softmax(x, axis=axis)
+        loss = tf.reduce_sum(y * w.astype(np.float32))
+    z = RANK9.astype(np.float64)
+    s = np.exp(z - z.max(axis, keepdims=True))
+    s /= s.sum(axis, keepdims=True)
+    np.testing.assert_allclose(y.numpy(), s, rtol=1e-6)
+    np.testing.assert_allclose(tape.gradient(loss, x).numpy(), s * (w - (s * w).sum(axis, keepdims=True)),
+                               rtol=1e-5, atol=1e-7)
+    assert ta.glu(x, axis=axis).shape == tuple(1 if i == axis % 9 else 2 for i in range(9))
+
+
+def test_rank_above_8_with_a_tensor_parameter_names_the_limit():
+    with pytest.raises(ValueError, match=r"prelu\(\) takes x of rank at most 8 .*alpha"):
+        ta.prelu(tf.constant(RANK9), alpha=[0.1, 0.2])
+
+
+@pytest.mark.parametrize("layer", ["Softmax", "LogSoftmax"])
+def test_normalising_layers_take_a_tuple_of_axes_as_keras_softmax_does(layer):
+    import keras
+
+    x = np.random.RandomState(0).randn(2, 2, 3, 4).astype(np.float32)
+    model = keras.Sequential([keras.Input((2, 3, 4)), getattr(ta.layers, layer)(axis=(1, 2))])
+    z = x.astype(np.float64)
+    log_s = z - z.max(axis=(1, 2), keepdims=True)
+    log_s -= np.log(np.exp(log_s).sum(axis=(1, 2), keepdims=True))
+    want = np.exp(log_s) if layer == "Softmax" else log_s
+    np.testing.assert_allclose(np.asarray(model(x)), want, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match=rf"{layer} expects axis in \[-4, 4\)"):
+        keras.Sequential([keras.Input((2, 3, 4)), getattr(ta.layers, layer)(axis=(1, 5))])

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import numbers
 import re
 
 import numpy as np
@@ -151,8 +152,57 @@ def _check_param_shape(fn_name: str, param, value, x: tf.Tensor) -> None:
             f"output's shape")
 
 
+def _assert_param_broadcasts(fn_name: str, param, value, x: tf.Tensor):
+    """The static check's rule (_check_param_shape) as a graph assertion, where a shape is known
+    only at run time: a named error instead of TF's "Incompatible shapes" from inside the op."""
+    ps, xs = tf.shape(value), tf.shape(x)
+    pr, xr = tf.size(ps), tf.size(xs)
+
+    def fits():
+        tail = xs[xr - pr:]
+        return tf.reduce_all(tf.logical_or(tf.equal(ps, 1), tf.equal(ps, tail)))
+
+    ok = tf.cond(pr <= xr, fits, lambda: tf.constant(False))
+    check = tf.debugging.Assert(ok, [
+        f"{fn_name}() expects {param.name} to broadcast to the shape of x (a scalar, or at most x's "
+        f"rank with each size 1 or x's); got {param.name} of shape", ps, "for x of shape", xs])
+    with tf.control_dependencies([check]):
+        return tf.identity(value)
+
+
+def _as_number_or_tensor(value, dtype: tf.DType):
+    """A NumPy scalar, 0-d array or one-element-per-axis list as what it holds: a number for
+    0-d, else a tensor of x's dtype (Keras and JAX take array-likes for these parameters)."""
+    if isinstance(value, (np.ndarray, np.generic, list, tuple)):
+        arr = np.asarray(value)
+        if arr.dtype.kind in "fiu":
+            return arr.item() if arr.ndim == 0 else tf.constant(arr, dtype)
+    return value
+
+
+def _fixed_number(fn_name: str, param, value):
+    """A fixed (non-differentiable) number given as a tensor or array whose value is known when
+    the op is built (an eager tensor, a constant, a NumPy scalar): that number. A Variable or a
+    tensor computed in a graph cannot be fixed then: a TypeError says so."""
+    if param.kind not in ("float", "optional_float", "int", "optional_int"):
+        return value
+    if isinstance(value, tf.Variable) or (tf.is_tensor(value) and tf.get_static_value(value) is None):
+        raise TypeError(
+            f"{fn_name}() expects {param.name} to be {param.allowed()}: it is fixed when the op is "
+            f"built and has no gradient, so it cannot be a tf.Variable or a tensor computed inside a "
+            f"tf.function; got {value!r}")
+    if tf.is_tensor(value) or isinstance(value, (np.ndarray, np.generic)):
+        known = np.asarray(tf.get_static_value(value) if tf.is_tensor(value) else value)
+        if known.ndim != 0 or known.dtype.kind not in "fiub":
+            raise ValueError(f"{fn_name}() expects {param.name} to be {param.allowed()} (one number); "
+                             f"got an array of shape {known.shape} and dtype {known.dtype}")
+        return known.item()
+    return value
+
+
 def _param_tensor(fn_name: str, param, value, dtype: tf.DType, x=None):
-    """A differentiable parameter: a number (checked) or a float tensor/Variable."""
+    """A differentiable parameter: a number (checked) or a float tensor/Variable/array."""
+    value = _as_number_or_tensor(value, dtype)
     if tf.is_tensor(value) or isinstance(value, tf.Variable):
         if value.dtype not in FLOAT_DTYPES:
             raise TypeError(
@@ -162,6 +212,8 @@ def _param_tensor(fn_name: str, param, value, dtype: tf.DType, x=None):
         _check_static_tensor(fn_name, param, value, dtype)
         if x is not None:
             _check_param_shape(fn_name, param, value, x)
+            if not (value.shape.is_fully_defined() and x.shape.is_fully_defined()):
+                return _assert_param_broadcasts(fn_name, param, tf.convert_to_tensor(value), x)
         return tf.convert_to_tensor(value)
     number = param.check(fn_name, value)
     _check_range(fn_name, param, number, dtype)
@@ -333,6 +385,48 @@ def keras_call(spec: Activation, keras_fn):
     return call
 
 
+# TensorFlow's broadcasting kernels (SelectV2, EluGrad, ReluGrad, ...) stop at 8 dimensions.
+_MAX_RANK = 8
+
+
+def _elements(value):
+    shape = getattr(value, "shape", None)
+    if shape is None:
+        return int(np.size(value))
+    return tf.TensorShape(shape).num_elements()
+
+
+def _apply_flattened(spec: Activation, x: tf.Tensor, params: dict, keras) -> tf.Tensor:
+    """``spec`` on an x of rank above 8, as a tensor of rank 1 (elementwise) or 3 (one axis:
+    [before, along, after]), the result shaped back: the function is the same, and no op
+    meets TensorFlow's rank limit."""
+    shape, rank = tf.shape(x), x.shape.rank
+    limit = f"takes x of rank at most {_MAX_RANK} (TensorFlow's broadcasting kernels)"
+    if not spec.axis_op:
+        params = dict(params)
+        for p in spec.params:
+            if p.differentiable and not isinstance(params[p.name], numbers.Number):
+                if _elements(params[p.name]) != 1:
+                    raise ValueError(
+                        f"{spec.name}() {limit} when {p.name} is a tensor of more than one element; "
+                        f"got x of rank {rank}: merge axes of x (and {p.name}) first, or pass one number")
+                params[p.name] = tf.reshape(params[p.name], [])
+        y = tf.reshape(apply(spec, tf.reshape(x, [-1]), params, keras), shape)
+        y.set_shape(x.shape)
+        return y
+    axis = spec.param("axis").check(spec.name, params["axis"])
+    if isinstance(axis, tuple):
+        raise ValueError(f"{spec.name}() {limit} when axis is a tuple; got x of rank {rank} and "
+                         f"axis={axis}: merge the axes of x first")
+    _check_axis(spec.name, x, axis)
+    a = axis % rank
+    along = tf.reshape(x, tf.stack([tf.reduce_prod(shape[:a]), shape[a], tf.reduce_prod(shape[a + 1:])]))
+    y = apply(spec, along, {**params, "axis": 1}, keras)
+    out = tf.reshape(y, tf.concat([shape[:a], tf.shape(y)[1:2], shape[a + 1:]], 0))
+    out.set_shape(x.shape[:a].concatenate(y.shape[1:2]).concatenate(x.shape[a + 1:]))
+    return out
+
+
 def apply(spec: Activation, x, params: dict, keras=None) -> tf.Tensor:
     """Evaluates ``spec`` on ``x`` with already-bound ``params``; ``keras`` from :func:`keras_call`."""
     if type(x) is not _EAGER_TENSOR and isinstance(x, tf.RaggedTensor):
@@ -343,13 +437,15 @@ def apply(spec: Activation, x, params: dict, keras=None) -> tf.Tensor:
             )
         return tf.ragged.map_flat_values(lambda v: apply(spec, v, params, keras), x)
     x = to_float_tensor(spec.name, x)
+    if x.shape.rank is not None and x.shape.rank > _MAX_RANK:
+        return _apply_flattened(spec, x, params, keras)
     fixed, tensors = {}, {}
     for p in spec.params:
         value = params[p.name]
         if p.differentiable:
             tensors[p.name] = _param_tensor(spec.name, p, value, x.dtype, x)
         else:
-            fixed[p.name] = p.check(spec.name, value)
+            fixed[p.name] = p.check(spec.name, _fixed_number(spec.name, p, value))
             if p.kind in ("float", "optional_float") and fixed[p.name] is not None:
                 _check_range(spec.name, p, fixed[p.name], x.dtype)
     exact = is_exact()
@@ -469,7 +565,7 @@ def make_function(spec: Activation, keras_fn=None):
             # Eager f(x) that would end in Keras' function anyway: straight there. apply()'s
             # checks cost ~4 us, nearly Keras' whole call on 2^8-2^12 elements.
             if keras_default is not None and type(x) is _EAGER_TENSOR \
-                    and x._datatype_enum() in _FLOAT_ENUMS \
+                    and x._datatype_enum() in _FLOAT_ENUMS and x._rank() <= _MAX_RANK \
                     and (_DEFAULT_EVERYWHERE[0] or not is_exact() and not native.every_kernel_active()):
                 y = keras_default(x)
                 if y is not None:

@@ -64,19 +64,27 @@ def _per_sample_shape(layer_name, shared_axes, input_shape):
     return shape
 
 
-def _axis_of(layer, input_shape) -> int:
+def _axes_of(layer, input_shape) -> tuple:
+    """The layer's axis, or tuple of axes (Softmax and LogSoftmax, as Keras' Softmax takes),
+    as non-negative ints, each checked against the input's rank."""
     rank = len(input_shape)
     if rank == 0:
         raise ValueError(f"{type(layer).__name__} works along an axis and needs an input of rank >= 1; "
                          f"got a scalar (shape {tuple(input_shape)})")
-    if not -rank <= layer.axis < rank:
-        raise ValueError(f"{type(layer).__name__} expects axis in [{-rank}, {rank}) for a rank-{rank} "
-                         f"input; got {layer.axis}")
-    return layer.axis % rank
+    axes = layer.axis if isinstance(layer.axis, tuple) else (layer.axis,)
+    for a in axes:
+        if not -rank <= a < rank:
+            raise ValueError(f"{type(layer).__name__} expects axis in [{-rank}, {rank}) for a rank-{rank} "
+                             f"input; got {layer.axis}")
+    return tuple(a % rank for a in axes)
+
+
+def _axis_of(layer, input_shape) -> int:
+    return _axes_of(layer, input_shape)[0]
 
 
 def _normaliser_output_shape(self, input_shape):
-    _axis_of(self, input_shape)
+    _axes_of(self, input_shape)
     return tuple(input_shape)
 
 
