@@ -459,7 +459,7 @@ def _second(fn, x):
     return outer.gradient(d1, x)
 
 
-@pytest.mark.parametrize("name", ["elu", "selu", "celu"])
+@pytest.mark.parametrize("name", sorted(set(reference.SMOOTH) | {"elu", "selu", "celu", "hard_swish"}))
 def test_exact_second_derivative_at_nan_is_nan(name):
     with ta.exact():
         y, d1, d2, _ = _derivatives(ta.get(name), tf.constant([np.nan, -1.0], tf.float32))
@@ -481,6 +481,17 @@ def test_hard_swish_slope_at_nan_is_nan_on_every_path(compile_as):
         d = run(tf.constant([np.nan, -1.0, 4.0], tf.float32)).numpy()
     assert np.isnan(d[0])
     np.testing.assert_allclose(d[1:], [1.0 / 6.0, 1.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype, big", [(np.float32, [3.4028235e38, 3e38, 1e38, 1e30, 1e20]),
+                                        (np.float64, [1.7e308, 1e300, 1e150])], ids=["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(set(reference.ELEMENTWISE) - {"exponential"}))
+def test_exact_derivatives_of_numbers_near_the_float_maximum_are_finite(name, dtype, big):
+    """(exponential's f' = f overflows there: inf is its value.)"""
+    x = tf.constant(np.array(big + [-v for v in big], dtype))
+    with ta.exact():
+        _, d1, d2, _ = _derivatives(ta.get(name), x)
+    assert np.isfinite(d1).all() and np.isfinite(d2).all(), (d1, d2)
 
 
 # --- 9. Parameters as arrays and tensors, shapes known late, ranks above 8 ------------------
@@ -575,3 +586,35 @@ def test_normalising_layers_take_a_tuple_of_axes_as_keras_softmax_does(layer):
     np.testing.assert_allclose(np.asarray(model(x)), want, rtol=1e-5, atol=1e-6)
     with pytest.raises(ValueError, match=rf"{layer} expects axis in \[-4, 4\)"):
         keras.Sequential([keras.Input((2, 3, 4)), getattr(ta.layers, layer)(axis=(1, 5))])
+
+
+# --- 10. Learned parameters under mixed precision ---------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda: ta.layers.Snake(trainable_frequency=True), lambda: ta.addons_compat.Snake()],
+                         ids=["Snake(trainable_frequency)", "Addons>Snake"])
+def test_snake_frequency_past_the_float16_maximum_under_mixed_float16(make):
+    """A learned frequency is kept float32 under mixed_float16 (its float16 copy past 65504 was
+    inf: NaN from predict and fit); output and frequency gradient follow the float64 formula."""
+    import keras
+
+    keras.config.set_dtype_policy("mixed_float16")  # the conftest fixture restores float32
+    layer = make()
+    inp = keras.Input((4,))
+    model = keras.Model(inp, layer(inp))
+    frequency = layer.weights[0]
+    frequency.assign(7e4)
+    x = np.array([[-0.73, -0.21, 0.33, 0.9], [-0.05, 0.11, 0.47, 0.61]], np.float32)
+    assert frequency.dtype == "float32"
+    y = model.predict(x, verbose=0)
+    xs = np.float64(x.astype(np.float16))
+    want = xs + np.sin(7e4 * xs) ** 2 / 7e4
+    np.testing.assert_allclose(np.float64(y), want, rtol=1e-3)
+    with tf.GradientTape() as tape:
+        out = tf.reduce_sum(tf.cast(model(x), tf.float32))
+    grad = float(tape.gradient(out, frequency))
+    # phases a x ~ 6e4 rad from a float32 product: a few 1e-3 rad off, so a loose tolerance
+    want_grad = np.sum(xs * np.sin(2 * 7e4 * xs) / 7e4 - np.sin(7e4 * xs) ** 2 / 7e4 ** 2)
+    np.testing.assert_allclose(grad, want_grad, rtol=2e-2)
+    model.compile(optimizer=keras.optimizers.SGD(1e-3), loss="mse")
+    loss = model.fit(x, np.zeros_like(x), epochs=1, verbose=0).history["loss"][0]
+    assert np.isfinite(loss)

@@ -209,7 +209,10 @@ def _param_tensor(fn_name: str, param, value, dtype: tf.DType, x=None):
                 f"{fn_name}() expects {param.name} to be {param.allowed()} or a floating "
                 f"tensor; got a {value.dtype.name} tensor"
             )
-        _check_static_tensor(fn_name, param, value, dtype)
+        # Half inputs are computed in float32, where a float32 or float64 tensor parameter is
+        # cast to (a layer keeps its learned parameters float32 under mixed precision)
+        wide = dtype in (tf.float16, tf.bfloat16) and value.dtype in (tf.float32, tf.float64)
+        _check_static_tensor(fn_name, param, value, tf.float32 if wide else dtype)
         if x is not None:
             _check_param_shape(fn_name, param, value, x)
             if not (value.shape.is_fully_defined() and x.shape.is_fully_defined()):

@@ -183,11 +183,13 @@ def make_layers(k, base, module: str = __name__) -> dict:
 
         def build(self, input_shape):
             self.frequency = self.add_weight(name="frequency", shape=(), initializer=self.frequency_initializer,
-                                             constraint=base.AtLeast(layers.LEARNED_FLOOR), trainable=True)
+                                             constraint=base.AtLeast(layers.LEARNED_FLOOR), trainable=True,
+                                             **layers.no_autocast(k))
 
         def call(self, inputs):
-            frequency = tf.maximum(self.frequency, layers.LEARNED_FLOOR)
-            return FUNCTIONS["snake"](inputs, frequency=tf.cast(frequency, inputs.dtype))
+            # in its own dtype: snake computes half inputs in float32 (a float16 copy of a
+            # frequency past 65504 would be inf)
+            return FUNCTIONS["snake"](inputs, frequency=tf.maximum(self.frequency, layers.LEARNED_FLOOR))
 
         def compute_output_shape(self, input_shape):
             return tuple(input_shape)

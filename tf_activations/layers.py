@@ -168,6 +168,14 @@ def _param_property(name: str) -> property:
                     doc=f"The layer's ``{name}`` (read-only; as saved by get_config).")
 
 
+def no_autocast(k) -> dict:
+    """add_weight's argument that keeps a learned activation parameter in its own (float32)
+    dtype under a mixed precision policy: the functions compute half inputs in float32
+    anyway, and a float16 copy of a frequency past 65504 is inf. Keras 3 and tf_keras name
+    it differently."""
+    return {"autocast": False} if int(k.__version__.split(".")[0]) >= 3 else {"experimental_autocast": False}
+
+
 def make_layers(k, module: str = __name__) -> dict:
     """Every layer class on ``k.layers.Layer`` (``k`` is ``keras`` or ``tf_keras``), registered
     with ``k`` under the ``tf_activations>`` package; returns them by class name."""
@@ -241,7 +249,7 @@ def make_layers(k, module: str = __name__) -> dict:
                 floor = _floor(spec.param(name))
                 weight = self.add_weight(
                     name=name, shape=shape, initializer=k.initializers.Constant(self._params[name]),
-                    constraint=None if floor is None else AtLeast(floor), trainable=True)
+                    constraint=None if floor is None else AtLeast(floor), trainable=True, **no_autocast(k))
                 self._learned[name] = weight
                 # An attribute, so TensorFlow's object graph tracks it: a variable only held
                 # in the plain dict above is an "untracked resource" to tf.saved_model.save.
