@@ -273,17 +273,29 @@ struct Mish {
     return with_exp_tail(where(gt(x, k<P>(kMishLinearAbove)), x, ei::pdiv(times(x, n), d)), x, x);
   }
   template <typename P> static EIGEN_STRONG_INLINE P grad(const P& x, const Args<P>&, P*) {
-    // gate + x slope, gate = n / (n + 2), slope = 4 (n + 1) / (n + 2)^2 * e / (1 + e). Both
-    // carry a factor e = h h, h = e^(x/2), taken out and multiplied back last: e alone is
-    // subnormal (flushed to 0) from x = -87.3 in float32 while mish' is normal to -91.8.
+    P e, n;
+    parts(x, e, n);
+    const P r = ei::pdiv(k<P>(1.0), ei::padd(n, k<P>(2.0)));  // 1 / (n + 2)
+    const P gate = ei::pmul(n, r);
+    const P slope = ei::pmul(ei::pmul(ei::pmul(k<P>(4.0), ei::padd(n, k<P>(1.0))), ei::pmul(r, r)),
+                             ei::pdiv(e, ei::padd(k<P>(1.0), e)));
+    const P g = where(gt(x, k<P>(kMishLinearAbove)), k<P>(1.0), ei::padd(gate, times(x, slope)));
+    const P tail = lt(x, k<P>(-80.0));
+    if (!ei::predux_any(tail)) return g;
+    return where(tail, tail_grad(x), g);
+  }
+  // Below x = -80 e^x nears the subnormal range (flushed to 0 from -87.3 in float32) while
+  // mish' ~ (1 + x) e^x stays normal to -91.8: both terms' factor e = h h, h = e^(x/2), is
+  // taken out and multiplied back last. Only packets with such a lane pay for it.
+  template <typename P> static EIGEN_STRONG_INLINE P tail_grad(const P& x) {
     const P h = ei::pexp(ei::pmul(k<P>(0.5), vmin(x, k<P>(kMishLinearAbove))));
     const P e = ei::pmul(h, h);
     const P n = ei::pmul(e, ei::padd(e, k<P>(2.0)));
-    const P r = ei::pdiv(k<P>(1.0), ei::padd(n, k<P>(2.0)));  // 1 / (n + 2)
+    const P r = ei::pdiv(k<P>(1.0), ei::padd(n, k<P>(2.0)));
     const P slope_per_e = ei::pdiv(ei::pmul(ei::pmul(k<P>(4.0), ei::padd(n, k<P>(1.0))), ei::pmul(r, r)),
                                    ei::padd(k<P>(1.0), e));
     const P per_e = ei::padd(ei::pmul(ei::padd(e, k<P>(2.0)), r), times(x, slope_per_e));
-    return where(gt(x, k<P>(kMishLinearAbove)), k<P>(1.0), times(times(per_e, h), h));
+    return times(times(per_e, h), h);
   }
 };
 
