@@ -97,9 +97,8 @@ assert len(mine) == 4 * {warnings}, mine
 """
 
 
-@pytest.mark.parametrize("value, expected", [("1", True), ("TRUE", True), (" yes ", True), ("On", True),
-                                             ("", False), ("0", False), ("False", False), ("no", False),
-                                             (" OFF ", False), ("maybe", False)])
+# Each word is checked in-process above; at import, one of each kind (a fresh process each).
+@pytest.mark.parametrize("value, expected", [("On", True), (" OFF ", False), ("maybe", False)])
 def test_every_variable_read_at_import(tmp_path, value, expected):
     env = dict.fromkeys(VARIABLES, value)
     env["TF_ACTIVATIONS_CACHE"] = str(tmp_path / "cache")
@@ -107,7 +106,7 @@ def test_every_variable_read_at_import(tmp_path, value, expected):
 
 
 @pytest.mark.skipif(not tf_keras_supported(), reason="tf_keras not installed or older than 2.21")
-@pytest.mark.parametrize("value, ours", [("off", True), ("No", True), ("yes", False), ("maybe", True)])
+@pytest.mark.parametrize("value, ours", [("No", True), ("yes", False), ("maybe", True)])
 def test_keep_keras_builtins_in_tf_keras(value, ours):
     run_python(f"""
         import warnings
