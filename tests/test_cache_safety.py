@@ -496,21 +496,31 @@ def _gone(pid):
         return True
 
 
-@needs_kernel_build
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_interrupted_build_stops_the_compilers_and_cleans_up(cache, tmp_path, signum):
+def _start_sleeping_build(tmp_path):
+    """A `build` whose fake compiler sleeps, and the file where it writes its pids."""
     pids = tmp_path / "pids"
     env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3", FAKE_CXX_MODE="sleep",
                FAKE_CXX_PIDS=str(pids))
     proc = subprocess.Popen([sys.executable, "-m", "tf_activations", "build", "--variant", "generic"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc, pids
+
+
+def _wait_for_compiler(proc, pids):
+    deadline = time.monotonic() + 240
+    while not (pids.exists() and pids.read_text().endswith("\n")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return pids.read_text().split()
+
+
+@needs_kernel_build
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_build_stops_the_compilers_and_cleans_up(cache, tmp_path, signum):
+    proc, pids = _start_sleeping_build(tmp_path)
     try:
-        deadline = time.monotonic() + 240
-        while not (pids.exists() and pids.read_text().endswith("\n")):
-            assert proc.poll() is None, proc.communicate()
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
-        compiler, child, scratch = pids.read_text().split()
+        compiler, child, scratch = _wait_for_compiler(proc, pids)
         assert os.path.exists(scratch)
         proc.send_signal(signum)
         out, err = proc.communicate(timeout=60)
@@ -528,22 +538,9 @@ def test_interrupted_build_stops_the_compilers_and_cleans_up(cache, tmp_path, si
     assert sorted(p.name for p in d.iterdir()) == [".lock"]
 
 
-def _wait_for_compiler(proc, pids):
-    deadline = time.monotonic() + 240
-    while not (pids.exists() and pids.read_text().endswith("\n")):
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    return pids.read_text().split()
-
-
 @needs_kernel_build
 def test_the_build_after_one_killed_by_sigkill_removes_its_leftovers(cache, tmp_path):
-    pids = tmp_path / "pids"
-    env = dict(os.environ, PYTHONPATH=str(REPO), TF_CPP_MIN_LOG_LEVEL="3", FAKE_CXX_MODE="sleep",
-               FAKE_CXX_PIDS=str(pids))
-    proc = subprocess.Popen([sys.executable, "-m", "tf_activations", "build", "--variant", "generic"],
-                            env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc, pids = _start_sleeping_build(tmp_path)
     try:
         compiler, _, _ = _wait_for_compiler(proc, pids)
     finally:

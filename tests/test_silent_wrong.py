@@ -389,17 +389,22 @@ def test_swish_beta_one_derivative_is_the_same_eagerly_and_in_a_graph():
 MODES = {"default": contextlib.nullcontext, "pure": ta.native.disabled, "exact": ta.exact}
 
 
-def _derivatives(fn, x, wrt=()):
-    """f(x), f'(x), f''(x) and the first derivative with respect to each of ``wrt``."""
+def _taped(fn, x, wrt=()):
+    """f(x), f'(x), f''(x) and the first derivative with respect to each of ``wrt``, as
+    tensors (eagerly, or traced in a tf.function)."""
     with tf.GradientTape(persistent=True) as outer:
         outer.watch(x)
         with tf.GradientTape(persistent=True) as inner:
             inner.watch(x)
             y = fn(x)
         d1 = inner.gradient(y, x)
-    zero = tf.UnconnectedGradients.ZERO
-    return (y.numpy(), d1.numpy(), outer.gradient(d1, x, unconnected_gradients=zero).numpy(),
-            [inner.gradient(y, w).numpy() for w in wrt])
+    d2 = outer.gradient(d1, x, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return y, d1, d2, [inner.gradient(y, w) for w in wrt]
+
+
+def _derivatives(fn, x, wrt=()):
+    y, d1, d2, dw = _taped(fn, x, wrt)
+    return y.numpy(), d1.numpy(), d2.numpy(), [d.numpy() for d in dw]
 
 
 @pytest.mark.parametrize("mode", list(MODES))
@@ -443,20 +448,10 @@ def test_exact_squareplus_with_b_zero_is_relu_down_to_the_smallest_normal_number
 def test_exact_second_derivatives_near_the_float32_maximum_are_the_closed_form(name, second, graph):
     x = tf.constant([3e38, -3e38, 1e30, -2.0, 0.5], tf.float32)
     run = (lambda v: _derivatives(ta.get(name), v)[2]) if not graph else \
-        (lambda v: tf.function(lambda u: _second(ta.get(name), u))(v).numpy())
+        (lambda v: tf.function(lambda u: _taped(ta.get(name), u)[2])(v).numpy())
     with ta.exact():
         d2 = run(x)
     np.testing.assert_allclose(d2, second(np.float64(x.numpy())), rtol=1e-5, atol=1e-30)
-
-
-def _second(fn, x):
-    with tf.GradientTape() as outer:
-        outer.watch(x)
-        with tf.GradientTape() as inner:
-            inner.watch(x)
-            y = fn(x)
-        d1 = inner.gradient(y, x)
-    return outer.gradient(d1, x)
 
 
 @pytest.mark.parametrize("name", sorted(set(reference.SMOOTH) | {"elu", "selu", "celu", "hard_swish"}))
