@@ -155,3 +155,22 @@ import tf_activations as ta
 assert k.activations.get("mish") is not ta.mish and k.activations.get("mish").__module__.startswith("tf_keras")
 assert k.activations.get("lisht") is ta.lisht
 """)
+
+
+def test_without_tf_keras_the_import_warns_once_naming_the_extra():
+    """tf_keras hidden (sys.modules entry None: an ImportError, as when it is not installed)."""
+    run_python("""
+        import sys, warnings
+        sys.modules["tf_keras"] = None
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            import tf_activations
+        mine = [str(w.message) for w in caught if "tf_keras" in str(w.message)]
+        assert len(mine) == 1 and "tf-activations[legacy]" in mine[0], mine
+        try:
+            import tf_activations.legacy_keras
+        except ModuleNotFoundError as err:
+            assert err.name == "tf_keras" and "tf-activations[legacy]" in str(err), err
+        else:
+            raise AssertionError("tf_activations.legacy_keras imported without tf_keras")
+    """, env={"TF_USE_LEGACY_KERAS": "1"})

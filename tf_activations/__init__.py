@@ -36,13 +36,17 @@ __version__ = "0.1.0"
 native.available()
 
 # tf.keras is tf_keras (Keras 2) under TF_USE_LEGACY_KERAS (TensorFlow's rule): register the
-# strings and layers there too. Without tf_keras installed tf.keras fails on its own; we do not.
+# strings and layers there too. Without tf_keras installed tf.keras fails on its own; we do not,
+# but say which extra installs it.
 if _os.environ.get("TF_USE_LEGACY_KERAS", "") in ("1", "true", "True"):
     try:
         from tf_activations import legacy_keras
     except ImportError as _err:
         if _err.name != "tf_keras":
             raise
+        import warnings as _warnings
+
+        _warnings.warn(f"tf_activations: {_err}", stacklevel=2)
 
 globals().update(_FUNCTIONS)
 hard_silu = _FUNCTIONS["hard_swish"]

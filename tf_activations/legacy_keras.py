@@ -79,6 +79,18 @@ def _install_strings(k, override_builtins: bool) -> None:
 MIN_TF_KERAS = (2, 21)
 
 
+def _import_tf_keras():
+    try:
+        return importlib.import_module("tf_keras")
+    except ModuleNotFoundError as err:
+        if err.name != "tf_keras":
+            raise
+        raise ModuleNotFoundError(
+            "tf_keras is not installed, so tf.keras (TF_USE_LEGACY_KERAS=1) is unavailable and nothing "
+            "is registered there: pip install 'tf-activations[legacy]' (or pip install tf_keras)",
+            name="tf_keras") from None
+
+
 def install(k=None) -> types.SimpleNamespace | None:
     """Registers the strings and layers with tf_keras (``k``, imported if not given); idempotent.
 
@@ -88,7 +100,7 @@ def install(k=None) -> types.SimpleNamespace | None:
     global layers, addons_layers
     if layers is not None:
         return layers
-    k = k or importlib.import_module("tf_keras")
+    k = k or _import_tf_keras()
     version = tuple(int(v) for v in k.__version__.split(".")[:2])
     if version < MIN_TF_KERAS:
         warnings.warn(f"tf_activations: tf_keras {k.__version__} is older than "
