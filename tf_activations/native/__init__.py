@@ -42,6 +42,11 @@ import tensorflow as tf
 
 from tf_activations import _env, _mode
 
+try:  # which tensors a tape records: TF's own answer (private, present since TF 2.0)
+    from tensorflow.python.eager import record as _record
+except ImportError:
+    _record = None
+
 __all__ = ["dispatch", "available", "load", "disabled", "every_kernel", "has_kernel", "kernel_names", "library_path"]
 
 
@@ -298,7 +303,7 @@ def dispatch(name, x, fixed, tensors, exact=False):
         p = _float64_vector(None)
     c = _float64_vector(tuple(float(fixed[n]) for n in k.fixed))
     fn = k.fn if exact or k.fast_fn is None else k.fast_fn
-    if fn == "swish" and _static_value(tensors["beta"]) == 1.0 and not _records([tensors["beta"]]):
+    if fn == "swish" and _static_value(tensors["beta"]) == 1.0 and not _records([tensors["beta"]], unknown=True):
         fn = "swish_beta1"  # silu's kernels, which have no beta to differentiate
     if k.saved and (k.param is None or fn == "swish_beta1") and _training_graph(x):
         # A graph recording x's gradient: save g = f'(x) instead of x (one tensor either way);
@@ -310,26 +315,21 @@ def dispatch(name, x, fixed, tensors, exact=False):
     return lib.tfa_forward(x, p, c, fn=fn)
 
 
-def _records(tensors) -> bool:
-    """A tape (eager or in a graph being built) records a gradient through one of ``tensors``.
-    On a TF without the module, True: the paths that keep every gradient."""
-    try:
-        from tensorflow.python.eager import record
-    except ImportError:
-        return True
-    return bool(record.should_record_backprop(tensors))
+def _records(tensors, unknown: bool) -> bool:
+    """A tape (eager, or in a graph being built) records a gradient through one of ``tensors``;
+    ``unknown`` on a TensorFlow without the module that tells."""
+    if _record is None:
+        return unknown
+    return bool(_record.should_record_backprop(tensors))
 
 
 def _training_graph(x) -> bool:
     """Building a graph in which a tape records x's gradient (a Keras train_step, a
-    tf.function with a GradientTape). Not eagerly: an eager tape would keep x, y and g."""
+    tf.function with a GradientTape). Not eagerly: an eager tape would keep x, y and g.
+    Unknown: the two-op path, as in inference."""
     if _saved_off or tf.executing_eagerly():
         return False
-    try:
-        from tensorflow.python.eager import record
-    except ImportError:  # a TF without the module: the two-op path, as in inference
-        return False
-    return bool(record.should_record_backprop([x]))
+    return _records([x], unknown=False)
 
 
 _EAGER_CONSTANTS = {}
