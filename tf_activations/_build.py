@@ -330,11 +330,11 @@ def _linearized(spec: Activation, x: tf.Tensor, fixed: dict, tensors: dict) -> t
 def _along_axis(spec: Activation, x: tf.Tensor, fixed: dict) -> tf.Tensor:
     if spec.vjp is None:  # exact piecewise ops (maxout): autodiff is right and cheap
         return spec.forward(x, **fixed)
+    fwd, bwd = forward_dtype(x.dtype, spec), backward_dtype(x.dtype)
     if in_vectorized_map():
         # The custom vjp would be dropped (in_vectorized_map); the axis forwards are
         # max-shifted and differentiate stably as they are.
-        return tf.cast(spec.forward(tf.cast(x, forward_dtype(x.dtype, spec)), **fixed), x.dtype)
-    fwd, bwd = forward_dtype(x.dtype, spec), backward_dtype(x.dtype)
+        return tf.cast(spec.forward(tf.cast(x, fwd), **fixed), x.dtype)
 
     @tf.custom_gradient
     def op(x):

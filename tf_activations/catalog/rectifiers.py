@@ -467,10 +467,10 @@ def _root_parts(x, b):
     underflows (b = 0 with a tiny x: squareplus(1e-200) was 5e-201, not 1e-200). +-inf is
     replaced by +-1 here; the callers give those their limits."""
     x = tf.where(tf.math.is_inf(x), tf.sign(x), x)
-    m = tf.maximum(tf.abs(x), tf.sqrt(b + tf.zeros_like(x)))
-    m = tf.where(tf.math.is_nan(x), x, m)  # tf.maximum(NaN, s) is s
+    s = tf.sqrt(b + tf.zeros_like(x))
+    m = tf.where(tf.math.is_nan(x), x, tf.maximum(tf.abs(x), s))  # tf.maximum(NaN, s) is s
     scale = tf.where(m > 0.0, m, tf.ones_like(m))
-    return m, x / scale, tf.sqrt(b + tf.zeros_like(x)) / scale
+    return m, x / scale, s / scale
 
 
 def _root(x, b):
