@@ -9,6 +9,9 @@ from tf_activations._registry import KERAS_FUNCTIONS
 def keras_peer(name, mode, **params):
     """Keras' ``name`` with ``params`` (ours' defaults for the rest) in the default mode; None in
     exact mode or where Keras has no such function or parameter."""
+    variant = tf_activations.info(name)["variant_of"]
+    if variant is not None:  # gelu_tanh is gelu(approximate=True), and runs Keras' gelu so
+        name, params = variant["name"], {**variant["parameters"], **params}
     fn = KERAS_FUNCTIONS.get(name)
     if fn is None or mode.startswith("exact"):
         return None

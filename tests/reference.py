@@ -48,6 +48,17 @@ def _squareplus(x, b=4):
 
 
 RRELU_SLOPE = (mp.mpf(1) / 8 + mp.mpf(1) / 3) / 2
+GELU_TANH_C, GELU_TANH_A = mp.sqrt(2 / mp.pi), mp.mpf("0.044715")
+
+
+def _gelu_tanh(x):  # x/2 (1 + tanh u) == x sigmoid(2u): no cancellation of 1 + tanh u at x << 0
+    return x * _sig(2 * GELU_TANH_C * (x + GELU_TANH_A * x ** 3))
+
+
+def _gelu_tanh_slope(x):
+    s = _sig(2 * GELU_TANH_C * (x + GELU_TANH_A * x ** 3))
+    return s + x * s * (1 - s) * 2 * GELU_TANH_C * (1 + 3 * GELU_TANH_A * x ** 2)
+
 
 # name -> (f, f'), both scalar mpmath functions of x at default parameters.
 ELEMENTWISE = {
@@ -80,6 +91,7 @@ ELEMENTWISE = {
     "mish": (lambda x: x * mp.tanh(_sp(x)),
              lambda x: mp.tanh(_sp(x)) + x * mp.sech(_sp(x)) ** 2 * _sig(x)),
     "gelu": (lambda x: x * _phi(x), lambda x: _phi(x) + x * _pdf(x)),
+    "gelu_tanh": (_gelu_tanh, _gelu_tanh_slope),
     "hard_swish": (lambda x: x * _clip(x + 3, 0, 6) / 6,
                    lambda x: 0 if x <= -3 else (1 if x >= 3 else (2 * x + 3) / 6)),
     "lisht": (lambda x: x * mp.tanh(x), lambda x: mp.tanh(x) + x * mp.sech(x) ** 2),
@@ -93,7 +105,7 @@ ELEMENTWISE = {
 # Second-order references need f''; these are the smooth ones, by mpmath's
 # numerical differentiation of the closed-form f' above (high precision).
 SMOOTH = ["sigmoid", "tanh", "softsign", "log_sigmoid", "softplus", "squareplus", "swish", "silu",
-          "mish", "gelu", "lisht", "snake", "tanh_shrink", "exponential", "celu", "elu", "selu"]
+          "mish", "gelu", "gelu_tanh", "lisht", "snake", "tanh_shrink", "exponential", "celu", "elu", "selu"]
 
 
 def grid(extremes=True):

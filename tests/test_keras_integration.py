@@ -65,6 +65,7 @@ REF = {
     "silu": lambda z: z * sp.expit(z),
     "mish": lambda z: z * np.tanh(np.logaddexp(0, z)),
     "gelu": lambda z: 0.5 * z * sp.erfc(-z / math.sqrt(2)),
+    "gelu_tanh": lambda z: 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z ** 3))),
     "hard_swish": lambda z: z * np.clip(z + 3, 0, 6) / 6,
     "lisht": lambda z: z * np.tanh(z),
     "snake": lambda z: z + np.sin(z) ** 2,

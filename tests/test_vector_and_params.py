@@ -184,9 +184,12 @@ def kept(fn):
     return grown / (4 * n)
 names = [m for m in tf_activations.available() if tf_activations.info(m)["elementwise"]]
 kw = {"threshold": {"threshold": 0.0, "default_value": 0.0}}
-out = {m: [kept(tf_activations.get(m)),
-           kept(lambda t, m=m: KERAS_FUNCTIONS[m](t, **kw.get(m, {}))) if m in KERAS_FUNCTIONS else None]
-       for m in names}
+def keras_of(m):  # a variant (gelu_tanh) runs its base's Keras function with its parameters
+    v = tf_activations.info(m)["variant_of"]
+    base, fixed = (v["name"], v["parameters"]) if v else (m, kw.get(m, {}))
+    fn = KERAS_FUNCTIONS.get(base)
+    return None if fn is None else (lambda t: fn(t, **fixed))
+out = {m: [kept(tf_activations.get(m)), kept(keras_of(m)) if keras_of(m) else None] for m in names}
 out["autodiff mish composite"] = [kept(lambda t: t * tf.tanh(tf.nn.softplus(t))), None]
 print(json.dumps(out))
 """

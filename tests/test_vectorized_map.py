@@ -15,6 +15,7 @@ import tensorflow as tf
 
 import reference
 import tf_activations as ta
+from peers import keras_peer
 from tf_activations._registry import SPECS
 
 MODES = {"kernels": contextlib.nullcontext, "pure": ta.native.disabled, "exact": ta.exact}
@@ -59,16 +60,23 @@ def test_elementwise_first_derivative_under_vectorized_map(name, mode):
 def test_second_derivative_under_vectorized_map(name, mode):
     if name == "softsign" and mode != "exact":
         pytest.skip("Keras' softsign (tf.nn.softsign) has no second derivative (README); exact mode's has")
-    x = tf.constant(X)
-    with MODES[mode](), tf.GradientTape() as outer:
-        outer.watch(x)
-        with tf.GradientTape() as inner:
-            inner.watch(x)
-            y = tf.vectorized_map(ta.get(name), x)
-        grad = inner.gradient(y, x)
-    second = outer.gradient(grad, x).numpy()
+    def second(fn):
+        x = tf.constant(X)
+        with MODES[mode](), tf.GradientTape() as outer:
+            outer.watch(x)
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                y = tf.vectorized_map(fn, x)
+            grad = inner.gradient(y, x)
+        return outer.gradient(grad, x).numpy()
+
     want = np.array([reference.second_derivative(name, v) for v in X.ravel()]).reshape(X.shape)
-    np.testing.assert_allclose(second, want, rtol=1e-4, atol=1e-6)
+    allowed = 1e-4 * np.abs(want) + 1e-6
+    peer = keras_peer(name, "exact" if mode == "exact" else "default")
+    if peer is not None:  # the default may be as far off as Keras' own function, no further
+        allowed = np.maximum(allowed, 1.01 * np.abs(second(peer) - want))
+    error = np.abs(second(ta.get(name)) - want)
+    assert np.all(error <= allowed), (X[error > allowed], error[error > allowed], allowed[error > allowed])
 
 
 # name, parameter, the value (a Variable, as a layer holds it), d f / d parameter in closed form

@@ -19,6 +19,7 @@ except ImportError as _err:
 
 import os as _os
 
+from tf_activations._registry import ALIASES as _ALIASES
 from tf_activations._registry import FUNCTIONS as _FUNCTIONS
 from tf_activations._registry import available, derivative, get, info
 from tf_activations import addons_compat, diagnostics, keras_strings, layers, native
@@ -49,10 +50,9 @@ if _os.environ.get("TF_USE_LEGACY_KERAS", "") in ("1", "true", "True"):
         _warnings.warn(f"tf_activations: {_err}", stacklevel=2)
 
 globals().update(_FUNCTIONS)
-hard_silu = _FUNCTIONS["hard_swish"]
-gelu_tanh = addons_compat.gelu_tanh
+globals().update({alias: _FUNCTIONS[name] for alias, name in _ALIASES.items()})
 
-__all__ = sorted(_FUNCTIONS) + ["hard_silu", "gelu_tanh", "addons_compat", "available", "derivative", "get", "info", "layers",
+__all__ = sorted(_FUNCTIONS) + sorted(_ALIASES) + ["addons_compat", "available", "derivative", "get", "info", "layers",
                                 "diagnostics", "keras_strings", "plot", "exact", "is_exact", "set_exact",
                                 "use_keras_builtins",
                                 "use_tf_activations"]

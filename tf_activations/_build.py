@@ -512,8 +512,11 @@ def bind(spec: Activation, sig: inspect.Signature, args, kwargs) -> tuple:
 
 
 def docstring(spec: Activation) -> str:
-    lines = [spec.summary, "", f"    {spec.formula}", "",
-             f"Derivative: {spec.derivative_formula}", f"Range: {spec.output_range}", ""]
+    lines = [spec.summary, "", f"    {spec.formula}", ""]
+    if spec.variant_of is not None:
+        base, fixed = spec.variant_of
+        lines += [f"Same as {base}(x, {', '.join(f'{k}={v!r}' for k, v in fixed)}).", ""]
+    lines += [f"Derivative: {spec.derivative_formula}", f"Range: {spec.output_range}", ""]
     lines.append("Args:")
     lines.append("    x: a floating tensor (float16, bfloat16, float32 or float64).")
     for p in spec.params:
@@ -584,6 +587,26 @@ def make_function(spec: Activation, keras_fn=None):
             return apply(spec, args[0], params, keras)
         x, params = bind(spec, sig, args, kwargs)
         return apply(spec, x, params, keras)
+
+    activation.__name__ = activation.__qualname__ = spec.name
+    activation.__module__ = "tf_activations"
+    activation.__doc__ = docstring(spec)
+    activation.__signature__ = sig
+    activation.spec = spec
+    return activation
+
+
+def make_variant(spec: Activation, base_fn):
+    """The function of a :func:`~tf_activations._spec.variant`: ``base_fn`` with the fixed
+    parameters bound, so it takes exactly the base's path (Keras' function, a kernel)."""
+    sig = signature(spec)
+    fixed = dict(spec.variant_of[1])
+
+    def activation(*args, **kwargs):
+        if len(args) == 1 and not kwargs:
+            return base_fn(args[0], **fixed)
+        x, params = bind(spec, sig, args, kwargs)
+        return base_fn(x, **params, **fixed)
 
     activation.__name__ = activation.__qualname__ = spec.name
     activation.__module__ = "tf_activations"

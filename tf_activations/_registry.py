@@ -24,9 +24,19 @@ def _keras_functions() -> dict:
             if spec.keras_builtin and spec.name in table and not hasattr(table[spec.name], "spec")}
 
 
+def _functions() -> dict:
+    functions = {}
+    for name, spec in SPECS.items():
+        if spec.variant_of is None:
+            functions[name] = _build.make_function(spec, KERAS_FUNCTIONS.get(name))
+        else:  # declared after its base
+            functions[name] = _build.make_variant(spec, functions[spec.variant_of[0]])
+    return functions
+
+
 SPECS = {spec.name: spec for spec in ACTIVATIONS}
 KERAS_FUNCTIONS = _keras_functions()
-FUNCTIONS = {name: _build.make_function(spec, KERAS_FUNCTIONS.get(name)) for name, spec in SPECS.items()}
+FUNCTIONS = _functions()
 ALIASES = {alias: spec.name for spec in ACTIVATIONS for alias in spec.aliases}
 
 

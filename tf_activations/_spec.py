@@ -11,6 +11,7 @@ generated from it by :mod:`tf_activations._build` and
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import numbers
 from typing import Any, Callable, Mapping, Optional
@@ -145,6 +146,8 @@ class Activation:
     default parameters. All four are checked numerically (tests/test_measured.py).
     ``use_when``, ``advantages`` and ``disadvantages`` (tuples of :class:`Claim`)
     are the teaching text; their numbers come from the measurement, never from here.
+    ``aliases`` are other spellings of the same function (Keras', PyTorch's, TF Addons');
+    ``variant_of`` marks a declaration made by :func:`variant`.
     ``zero_centered`` means symmetric outputs (an odd function, like tanh),
     not merely outputs of both signs. ``axis_op`` marks functions of a whole axis (softmax, glu, ...), whose
     ``forward`` and ``vjp`` take the axis; ``derivative`` of those is the
@@ -177,6 +180,7 @@ class Activation:
     keras_builtin: bool = False
     keras_is_default: bool = True  # False where Keras' own function is wrong (sparsemax)
     aliases: tuple = ()
+    variant_of: Optional[tuple] = None  # (base name, fixed parameters): see variant()
     kinks: str = ""
     notes: str = ""
     use_when: str = ""
@@ -218,6 +222,8 @@ class Activation:
             "elementwise": not self.axis_op,
             "kinks": self.kinks,
             "aliases": list(self.aliases),
+            "variant_of": None if self.variant_of is None else {
+                "name": self.variant_of[0], "parameters": dict(self.variant_of[1])},
             "keras_builtin": self.keras_builtin,
             "default_is_keras": self.keras_builtin and self.keras_is_default,
             "notes": self.notes,
@@ -225,3 +231,34 @@ class Activation:
             "advantages": [c.as_dict() for c in self.advantages],
             "disadvantages": [c.as_dict() for c in self.disadvantages],
         }
+
+
+def variant(base: Activation, name: str, fixed: Mapping[str, Any], **overrides) -> Activation:
+    """``base`` with some parameters fixed, under a name of its own.
+
+    ``variant(GELU, "gelu_tanh", {"approximate": True}, ...)`` is gelu's tanh form:
+    its math is ``base``'s with ``fixed`` bound, and its function calls ``base``'s
+    (so it takes the same path: Keras' function, a kernel, the composite).
+    ``overrides`` replace the texts that differ (formula, summary, ...).
+    """
+    for key, value in fixed.items():
+        base.param(key).check(name, value)
+
+    def bound(fn):
+        return None if fn is None else functools.partial(fn, **fixed)
+
+    return dataclasses.replace(
+        base,
+        name=name,
+        params=tuple(p for p in base.params if p.name not in fixed),
+        forward=bound(base.forward),
+        derivative=bound(base.derivative),
+        param_derivatives={k: bound(v) for k, v in base.param_derivatives.items() if k not in fixed},
+        tf_kernel=bound(base.tf_kernel),
+        vjp=bound(base.vjp),
+        check=bound(base.check),
+        keras_builtin=False,
+        aliases=(),
+        variant_of=(base.name, tuple(fixed.items())),
+        **overrides,
+    )

@@ -6,7 +6,7 @@ the bare string ``"Addons>mish"`` as a layer's activation. With this package
 imported all of them resolve here, with TF Addons' parameter names and defaults:
 
 - ``gelu(x, approximate=True)``: TF Addons' default is the tanh form (ours and
-  Keras' is the exact one); ``gelu_tanh`` is that form under a name of its own.
+  Keras' is the exact one); ``tf_activations.gelu_tanh`` is that form under a name of its own.
 - ``hardshrink``/``softshrink(x, lower=-0.5, upper=0.5)``: the band may be
   asymmetric; ``lower > upper`` is an error, as in TF Addons.
 - ``rrelu(x, lower, upper, training=None, seed=None)``: ``training=None`` means
@@ -40,11 +40,6 @@ def _bounds(fn_name, lower, upper):
     if lower > upper:
         raise ValueError(f"{fn_name}() expects lower <= upper; got lower={lower!r}, upper={upper!r}")
     return float(lower), float(upper)
-
-
-def gelu_tanh(x):
-    """GELU in its tanh approximation: ``gelu(x, approximate=True)`` (TF Addons' default)."""
-    return FUNCTIONS["gelu"](x, approximate=True)
 
 
 def gelu(x, approximate=True):
@@ -211,9 +206,7 @@ globals().update(LAYERS_BY_ADDONS_NAME)
 
 for _name, _fn in FUNCTIONS_BY_ADDONS_NAME.items():
     keras.saving.register_keras_serializable(package=_PACKAGE, name=_name)(_fn)
-keras.saving.register_keras_serializable(package="tf_activations", name="gelu_tanh")(gelu_tanh)
-keras_strings.add_strings({"gelu_tanh": gelu_tanh,
-                           **{f"{_PACKAGE}>{name}": fn for name, fn in FUNCTIONS_BY_ADDONS_NAME.items()}})
+keras_strings.add_strings({f"{_PACKAGE}>{name}": fn for name, fn in FUNCTIONS_BY_ADDONS_NAME.items()})
 del _name, _fn
 
-__all__ = ["gelu_tanh"] + sorted(FUNCTIONS_BY_ADDONS_NAME) + sorted(LAYERS_BY_ADDONS_NAME)
+__all__ = sorted(FUNCTIONS_BY_ADDONS_NAME) + sorted(LAYERS_BY_ADDONS_NAME)

@@ -63,8 +63,6 @@ def _install_strings(k, override_builtins: bool) -> None:
             custom[name] = fn  # the bare string resolves too, as in Keras 3
             if name in SPECS:  # an alias resolves, but saves under its function's name
                 registered[f"{_PACKAGE}>{name}"] = fn
-    registered[f"{_PACKAGE}>gelu_tanh"] = addons_compat.gelu_tanh
-    custom["gelu_tanh"] = addons_compat.gelu_tanh
     for name, fn in addons_compat.FUNCTIONS_BY_ADDONS_NAME.items():
         registered[f"{addons_compat._PACKAGE}>{name}"] = fn
     for full_name, fn in registered.items():

@@ -4,7 +4,7 @@ import math
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param, claim
+from tf_activations._spec import Activation, Param, claim, variant
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
@@ -56,7 +56,10 @@ _GAUSS_FLAT = 1e3
 
 
 def _flat_beyond(x):
-    return tf.clip_by_value(x, -_GAUSS_FLAT, _GAUSS_FLAT)
+    # A where, not clip_by_value: clip's gradient at NaN is 0, which made the tanh form's
+    # second derivative 0 at NaN; here NaN passes through with its gradient.
+    flat = tf.constant(_GAUSS_FLAT, x.dtype)
+    return tf.where(tf.abs(x) > flat, tf.where(x > 0.0, flat, -flat), x)
 
 
 def _gaussian_pdf(x):
@@ -159,6 +162,33 @@ _SWISH_DISADVANTAGES = (
 )
 
 
+GELU = Activation(
+    name="gelu",
+    family="self-gated",
+    summary="Gaussian error linear unit: x weighted by the standard normal CDF (exact, or the tanh approximation).",
+    formula="gelu(x) = x * Phi(x) = x/2 * erfc(-x / sqrt(2)); approximate: x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+    derivative_formula="Phi(x) + x * phi(x) (exact)",
+    output_range="[-0.1700, inf)",
+    reference="Hendrycks & Gimpel, 'Gaussian Error Linear Units (GELUs)', arXiv:1606.08415, 2016",
+    forward=_gelu,
+    derivative=_gelu_derivative,
+    params=(Param("approximate", False, "Use the tanh approximation (BERT/GPT-2 'gelu_new').", kind="bool"),),
+    monotonic=False,
+    bounded_below=True,
+    keras_builtin=True,
+    use_when="Transformer feed-forward layers (BERT, GPT); approximate=True for the tanh form.",
+    advantages=(
+        C.SMOOTH,
+        C.UNSATURATED_ABOVE,
+    ),
+    disadvantages=(
+        C.NON_MONOTONIC,
+        C.NOT_ZERO_CENTRED,
+        C.EXPENSIVE,
+    ),
+)
+
+
 ACTIVATIONS = [
     Activation(
         name="swish",
@@ -224,30 +254,13 @@ ACTIVATIONS = [
             C.EXPENSIVE,
         ),
     ),
-    Activation(
-        name="gelu",
-        family="self-gated",
-        summary="Gaussian error linear unit: x weighted by the standard normal CDF (exact, or the tanh approximation).",
-        formula="gelu(x) = x * Phi(x) = x/2 * erfc(-x / sqrt(2)); approximate: x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
-        derivative_formula="Phi(x) + x * phi(x) (exact)",
-        output_range="[-0.1700, inf)",
-        reference="Hendrycks & Gimpel, 'Gaussian Error Linear Units (GELUs)', arXiv:1606.08415, 2016",
-        forward=_gelu,
-        derivative=_gelu_derivative,
-        params=(Param("approximate", False, "Use the tanh approximation (BERT/GPT-2 'gelu_new').", kind="bool"),),
-        monotonic=False,
-        bounded_below=True,
-        keras_builtin=True,
-        use_when="Transformer feed-forward layers (BERT, GPT); approximate=True for the tanh form.",
-        advantages=(
-            C.SMOOTH,
-            C.UNSATURATED_ABOVE,
-        ),
-        disadvantages=(
-            C.NON_MONOTONIC,
-            C.NOT_ZERO_CENTRED,
-            C.EXPENSIVE,
-        ),
+    GELU,
+    variant(
+        GELU, "gelu_tanh", {"approximate": True},
+        summary="GELU in its tanh approximation (BERT, GPT-2's 'gelu_new'; TF Addons' default gelu).",
+        formula="gelu_tanh(x) = x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
+        derivative_formula="sigmoid(2u) + x * sigmoid(2u) sigmoid(-2u) * 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2), u = sqrt(2/pi) (x + 0.044715 x^3)",
+        use_when="Reproducing a model trained with the tanh form (BERT, GPT-2, TF Addons' gelu).",
     ),
     Activation(
         name="hard_swish",
@@ -264,7 +277,7 @@ ACTIVATIONS = [
         monotonic=False,
         bounded_below=True,
         keras_builtin=True,
-        aliases=("hard_silu",),
+        aliases=("hard_silu", "hardswish"),
         kinks="hard_swish'(-3) = 0 and hard_swish'(3) = 1 (the outer pieces').",
         use_when="Mobile networks (MobileNetV3) wanting swish's shape without exp.",
         advantages=(

@@ -86,6 +86,7 @@ ACTIVATIONS = [
             C.KINKED,
             C.NOT_ZERO_CENTRED,
         ),
+        aliases=("hardsigmoid",),
     ),
     Activation(
         name="hard_tanh",
@@ -114,6 +115,7 @@ ACTIVATIONS = [
             C.DEAD_REGION,
             C.KINKED,
         ),
+        aliases=("hardtanh",),
     ),
     Activation(
         name="softsign",
@@ -166,6 +168,7 @@ ACTIVATIONS = [
             claim("saturates", "Gradient vanishes for {saturation}, where the log-probability is already near 0."),
             C.EXPENSIVE,
         ),
+        aliases=("logsigmoid",),
     ),
     Activation(
         name="sparse_sigmoid",

@@ -61,6 +61,7 @@ ACTIVATIONS = [
         use_when="Sparse coding and denoising: zeroes small coefficients, keeps large ones untouched.",
         advantages=_SHRINK_ADVANTAGES,
         disadvantages=_SHRINK_DISADVANTAGES,
+        aliases=("hardshrink",),
     ),
     Activation(
         name="soft_shrink",
@@ -81,6 +82,7 @@ ACTIVATIONS = [
         use_when="Lasso-style soft thresholding (ISTA, sparse autoencoders).",
         advantages=_SHRINK_ADVANTAGES,
         disadvantages=_SHRINK_DISADVANTAGES,
+        aliases=("softshrink",),
     ),
     Activation(
         name="tanh_shrink",
@@ -104,5 +106,6 @@ ACTIVATIONS = [
             claim("flat_at_zero", "Flat at the origin: f'(0) = {slope0}; |f'| < 1e-3 around {flat_points}."),
             C.EXP_COST,
         ),
+        aliases=("tanhshrink",),
     ),
 ]
