@@ -13,10 +13,12 @@ tf_keras (Keras 2) in ``tf_activations.legacy_keras``: the same code on either
 
 from __future__ import annotations
 
+import inspect
+
 import keras
 import tensorflow as tf
 
-from tf_activations._registry import FUNCTIONS, SPECS
+from tf_activations._registry import FUNCTIONS, SPECS, canonical
 
 _PACKAGE = "tf_activations"
 # Spelling of name parts in class names, as the literature writes them.
@@ -163,6 +165,44 @@ _METHODS = {
 _MASKING = {"softmax", "log_softmax"}
 
 
+def _layer_params(spec) -> list:
+    """The declaration's parameters a layer takes at construction (``training`` comes from call())."""
+    return [p for p in spec.params if p.name != "training"]
+
+
+def init_signature(spec) -> inspect.Signature:
+    """A layer's ``__init__`` signature, from the declaration: each parameter with its default,
+    then (keyword-only) ``trainable_<p>`` for each learnable one and ``per_channel`` where there
+    is one, then Keras' own ``**kwargs`` (name, dtype, ...)."""
+    P = inspect.Parameter
+    params = [P("self", P.POSITIONAL_OR_KEYWORD)]
+    params += [P(p.name, P.POSITIONAL_OR_KEYWORD, default=p.default) for p in _layer_params(spec)]
+    learnable = [p for p in _layer_params(spec) if p.differentiable]
+    params += [P(f"trainable_{p.name}", P.KEYWORD_ONLY, default=False) for p in learnable]
+    if learnable:
+        params.append(P("per_channel", P.KEYWORD_ONLY, default=False))
+    params.append(P("kwargs", P.VAR_KEYWORD))
+    return inspect.Signature(params)
+
+
+def _layer_doc(spec) -> str:
+    lines = [f"Keras layer for ``tf_activations.{spec.name}``: {spec.summary}", "",
+             f"    {spec.formula}", ""]
+    lines.append("Args:")
+    for p in _layer_params(spec):
+        lines.append(f"    {p.name}: {p.doc} Default {p.default!r}; {p.allowed()}.")
+    learnable = [p for p in _layer_params(spec) if p.differentiable]
+    for p in learnable:
+        lines.append(f"    trainable_{p.name}: learn {p.name} as a weight ``{p.name}_weight``, initialised "
+                     f"to ``{p.name}``. Default False.")
+    if learnable:
+        lines.append("    per_channel: with a trainable parameter, one value per channel (last axis) "
+                     "instead of one scalar. Default False.")
+    lines += ["    **kwargs: Keras' layer arguments (name, dtype, trainable, ...).", "",
+              f"Reference: {spec.reference}"]
+    return "\n".join(lines)
+
+
 def _param_property(name: str) -> property:
     return property(lambda self: self._params[name],
                     doc=f"The layer's ``{name}`` (read-only; as saved by get_config).")
@@ -225,6 +265,11 @@ def make_layers(k, module: str = __name__) -> dict:
                 self._params[p.name] = p.check(type(self).__name__, value)
             if not isinstance(per_channel, bool):
                 raise TypeError(f"{type(self).__name__} expects per_channel to be a bool; got {per_channel!r}")
+            if per_channel and not self._learned:
+                learnable = [f"trainable_{p.name}=True" for p in spec.params if p.differentiable]
+                raise ValueError(f"{type(self).__name__}: per_channel=True shapes a learned parameter, and "
+                                 + (f"none is learned: add {' or '.join(learnable)}" if learnable
+                                    else "this activation has none"))
             self.per_channel = per_channel
             super().__init__(**kwargs)
             self.supports_masking = not spec.axis_op or self.activation_name in _MASKING
@@ -288,6 +333,11 @@ def make_layers(k, module: str = __name__) -> dict:
 
         def __init__(self, alpha_initializer=None, alpha_regularizer=None, alpha_constraint=None,
                      shared_axes=None, **kwargs):
+            for generic in ("alpha", "trainable_alpha", "per_channel"):  # the weight is always learned
+                if generic in kwargs:
+                    raise TypeError(f"PReLU learns alpha as a weight of the shape of one sample (shared "
+                                    f"along shared_axes) and takes alpha_initializer, not {generic}; "
+                                    f"got {generic}={kwargs[generic]!r}")
             super().__init__(**kwargs)
             self.alpha_initializer = k.initializers.get(alpha_initializer or k.initializers.Constant(0.25))
             self.alpha_regularizer = k.regularizers.get(alpha_regularizer)
@@ -313,10 +363,23 @@ def make_layers(k, module: str = __name__) -> dict:
             })
             return config
 
+    def _init(sig: inspect.Signature):
+        """``__init__`` with the declaration's signature (``help()``, IDEs and Python's own
+        errors for a misspelt argument see it); the bound arguments go to ActivationLayer."""
+
+        def __init__(self, *args, **kwargs):
+            arguments = sig.bind(self, *args, **kwargs).arguments
+            del arguments["self"]
+            keras_kwargs = arguments.pop("kwargs", {})
+            ActivationLayer.__init__(self, **arguments, **keras_kwargs)
+
+        __init__.__signature__ = sig
+        return __init__
+
     def _layer_class(name: str) -> type:
         spec = SPECS[name]
-        doc = f"Keras layer for ``tf_activations.{name}``: {spec.summary}\n\n    {spec.formula}\n\nReference: {spec.reference}"
-        body = {"activation_name": name, "__doc__": doc, "__module__": __name__}
+        body = {"activation_name": name, "__doc__": _layer_doc(spec), "__module__": __name__,
+                "__init__": _init(init_signature(spec))}
         for p in spec.params:
             if p.name == "training":
                 continue
@@ -412,4 +475,14 @@ _CLASSES = make_layers(keras)
 LAYERS = _CLASSES.pop("LAYERS")
 globals().update(_CLASSES)
 
-__all__ = ["ActivationLayer", "AtLeast", "TLU"] + sorted(cls.__name__ for cls in LAYERS.values())
+
+def get(identifier, **params):
+    """A new layer for an activation name or alias (``get("hard_silu")``, ``get("swish", beta=2.0)``).
+
+    ``params`` are the layer's arguments; a layer instance is returned as is."""
+    if isinstance(identifier, keras.layers.Layer):
+        return identifier
+    return LAYERS[canonical(identifier)](**params)
+
+
+__all__ = ["TLU", "get"] + sorted(cls.__name__ for cls in LAYERS.values())
