@@ -248,3 +248,12 @@ def test_names_and_report():
     assert json.loads(s.to_json())["paths"]["relu"]["xla"] == "tf.nn"
     with pytest.raises(ValueError, match="unknown activation name 'nope'"):
         _status.status(["nope"])
+
+
+def test_tf_keras_version_under_legacy_keras(monkeypatch):
+    tf_keras = pytest.importorskip("tf_keras")
+    monkeypatch.setenv("TF_USE_LEGACY_KERAS", "1")
+    s = _status.status(["relu"])
+    assert s.tf_keras == tf_keras.__version__ and f"tf_keras     {tf_keras.__version__}" in str(s)
+    monkeypatch.delenv("TF_USE_LEGACY_KERAS")
+    assert _status.status(["relu"]).tf_keras is None
