@@ -360,3 +360,19 @@ def test_tf_log_lines_are_recognised_by_severity():
     assert not _quiet.hidden("tf-activations: error: unknown activation name 'x'", 3)
     assert not _quiet.hidden("Traceback (most recent call last):", 3)
     assert not _quiet.is_cli()  # pytest is not the command line: a library import is never touched
+
+
+@pytest.mark.parametrize("argv, orig, expected", [
+    (["/venv/bin/tf-activations", "status"], ["/venv/bin/python", "/venv/bin/tf-activations", "status"], True),
+    (["/x/tf_activations/__main__.py"], ["python", "-W", "ignore", "-m", "tf_activations", "list"], True),
+    (["-m"], ["python", "-m", "tf_activations.native", "build"], True),
+    (["-m"], ["python", "-m", "pytest", "-q"], False),
+    (["-c"], ["python", "-c", "import tf_activations", "-m", "tf_activations"], False),
+    (["train.py"], ["python", "train.py"], False),
+])
+def test_only_the_command_line_is_quietened(monkeypatch, argv, orig, expected):
+    from tf_activations import _quiet
+
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(sys, "orig_argv", orig, raising=False)
+    assert _quiet.is_cli() is expected

@@ -248,6 +248,12 @@ def test_names_and_report():
     assert json.loads(s.to_json())["paths"]["relu"]["xla"] == "tf.nn"
     with pytest.raises(ValueError, match="unknown activation name 'nope'"):
         _status.status(["nope"])
+    assert s.keras_strings and "strings " not in text
+    import tf_activations
+
+    tf_activations.use_keras_builtins()  # conftest hands the strings back after the test
+    after = _status.status(["relu"])
+    assert not after.keras_strings and "Keras' own functions for the names Keras has" in str(after)
 
 
 def test_tf_keras_version_under_legacy_keras(monkeypatch):

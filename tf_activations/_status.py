@@ -52,6 +52,7 @@ class Status:
     keras_backend: str
     tf_keras: str | None
     exact: bool
+    keras_strings: bool  # activation="mish" in Keras runs ours (False: Keras' own, use_keras_builtins())
     kernels: Kernels
     paths: dict
 
@@ -68,6 +69,9 @@ class Status:
         if self.tf_keras is not None:
             lines.append(f"tf_keras     {self.tf_keras} (TF_USE_LEGACY_KERAS)")
         lines.append(f"exact mode   {'on' if self.exact else 'off'}")
+        if not self.keras_strings:
+            lines.append("strings      Keras' own functions for the names Keras has (use_keras_builtins()): "
+                         "the paths below are tf_activations.<name>'s")
         lines.append(f"C++ kernels  {k.state}" + (f": {k.path}" if k.state == "loaded" else ""))
         if k.state != "loaded" and k.path:
             lines.append(f"             library: {k.path}")
@@ -197,7 +201,7 @@ def status(names=None) -> Status:
     import keras
     import tensorflow as tf
 
-    from tf_activations import _mode
+    from tf_activations import _mode, keras_strings
 
     tf_keras = None
     if os.environ.get("TF_USE_LEGACY_KERAS", "") in ("1", "true", "True"):  # TensorFlow's own rule
@@ -208,5 +212,7 @@ def status(names=None) -> Status:
         except ImportError:
             tf_keras = "not installed (pip install 'tf-activations[legacy]')"
     return Status(tensorflow=tf.__version__, keras=keras.__version__, keras_backend=keras.backend.backend(),
-                  tf_keras=tf_keras, exact=_mode.is_exact(), kernels=kernel_status(),
+                  tf_keras=tf_keras, exact=_mode.is_exact(),
+                  keras_strings=keras.backend.backend() == "tensorflow" and keras_strings.overrides_builtins(),
+                  kernels=kernel_status(),
                   paths=path_table(names))
