@@ -19,7 +19,7 @@ def test_help_lists_the_commands(capsys):
         cli.main(["--help"])
     assert exc.value.code == 0
     out = capsys.readouterr().out
-    for command in ("list", "info", "plot", "gallery", "compare", "build", "bench"):
+    for command in ("list", "info", "plot", "gallery", "compare", "status", "build", "bench"):
         assert f"    {command}" in out
 
 
@@ -189,6 +189,18 @@ def test_names_are_passed_the_same_way_everywhere(tmp_path, capsys, monkeypatch)
     for option in ("--names", "--activations"):  # --activations stays as an alias
         assert cli.main(["compare", option, "relu,gelu", "--out", "", "--quiet"]) == 0
         assert seen.pop("compare") == ["relu", "gelu"]
+    from tf_activations import _status
+
+    monkeypatch.setattr(_status, "status", lambda names: seen.setdefault("status", names) and "")
+    assert cli.main(["status", "--names", "relu,hard_silu", "--names", "mish"]) == 0
+    assert seen.pop("status") == ["relu", "hard_swish", "mish"]
+    capsys.readouterr()
+    assert cli.main(["info", "--names", "relu,mish"]) == 0  # info NAME stays; several names too
+    out = capsys.readouterr().out
+    assert out.count("  formula     ") == 2 and out.index("relu  (") < out.index("mish  (")
+    assert cli.main(["info", "relu", "--names", "mish", "--json"]) == 0
+    assert [d["name"] for d in json.loads(capsys.readouterr().out)] == ["relu", "mish"]
+    assert cli.main(["info", "--json"]) == 2 and "info needs a name" in capsys.readouterr().err
 
 
 def _one_line_error(capsys, expected):
@@ -265,3 +277,102 @@ def test_kernel_bench_prints_the_bar_for_each_dtype():
     bad = subprocess.run([sys.executable, "-m", "tf_activations", "bench", "--kernels", "--dtype", "int8"],
                          capture_output=True, text=True, cwd=ROOT, timeout=600)
     assert bad.returncode == 2 and "--dtype: unknown ['int8']" in bad.stderr
+
+
+# --- what a user sees in a terminal: no TensorFlow log lines, the paths of what was written ------
+
+def _run_cli(args, tf_log_level=None, timeout=600):
+    """``python -m tf_activations ARGS`` in a fresh process, with TF_CPP_MIN_LOG_LEVEL unset
+    (as a user has it; CI sets it) unless given."""
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    env["PYTHONPATH"] = ROOT + os.pathsep + os.environ.get("PYTHONPATH", "")
+    if tf_log_level is not None:
+        env["TF_CPP_MIN_LOG_LEVEL"] = tf_log_level
+    done = subprocess.run([sys.executable, "-m", "tf_activations", *args], capture_output=True, text=True,
+                          env=env, cwd=ROOT, timeout=timeout)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done
+
+
+def _tf_log_lines(stderr):
+    from tf_activations import _quiet
+
+    return [line for line in stderr.splitlines() if _quiet.TF_LOG_LINE.match(line) or "oneDNN" in line]
+
+
+def _printed_paths(stdout):
+    return [line for line in stdout.splitlines() if os.path.isabs(line.strip()) or line.startswith(".")]
+
+
+@pytest.mark.slow
+def test_status_command_prints_no_tensorflow_log_lines():
+    done = _run_cli(["status", "--names", "mish,relu", "--json"])
+    assert _tf_log_lines(done.stderr) == [], done.stderr
+    data = json.loads(done.stdout)
+    assert list(data["paths"]) == ["mish", "relu"] and data["kernels"]["state"]
+    text = _run_cli(["status", "--names", "relu"]).stdout
+    assert "C++ kernels  " in text and "GPU/TPU" in text
+    # the user's own level is obeyed: at 0 TensorFlow's lines are all there
+    assert _tf_log_lines(_run_cli(["list"], tf_log_level="0").stderr)
+
+
+@pytest.mark.slow
+def test_commands_that_write_files_print_their_paths(tmp_path):
+    plot = tmp_path / "p.png"
+    done = _run_cli(["plot", "--names", "relu", "--out", str(plot)])
+    assert done.stdout.splitlines() == [str(plot)] and plot.read_bytes()[:4] == b"\x89PNG"
+    assert _tf_log_lines(done.stderr) == [], done.stderr
+
+    done = _run_cli(["gallery", "--names", "relu", "--out", str(tmp_path / "g")])
+    assert done.stdout.splitlines()[-1] == str(tmp_path / "g" / "index.html")
+    assert (tmp_path / "g" / "index.html").is_file() and _tf_log_lines(done.stderr) == [], done.stderr
+
+    done = _run_cli(["compare", "--names", "relu", "--depth", "1", "--width", "4", "--epochs", "1",
+                     "--samples", "64", "--out", str(tmp_path / "c"), "--quiet"])
+    written = _printed_paths(done.stdout)
+    assert {os.path.basename(p) for p in written} >= {"table.txt", "results.json", "compare.png"}
+    assert all(os.path.isfile(p) for p in written), written
+    assert _tf_log_lines(done.stderr) == [], done.stderr
+
+
+@pytest.mark.slow
+def test_build_prints_the_library_path():
+    from tf_activations import native
+
+    if native.library_path() is None:
+        pytest.skip("kernels not built here (CI builds them first); building is tests/test_builder.py's")
+    done = _run_cli(["build", "--quiet"])
+    assert done.stdout.splitlines() == [native.library_path()] and os.path.isfile(native.library_path())
+    assert _tf_log_lines(done.stderr) == [], done.stderr
+
+
+def test_tf_log_lines_are_recognised_by_severity():
+    from tf_activations import _quiet
+
+    info = ("I0000 00:00:1796544271.044926   12427 port.cc:153] oneDNN custom operations are on. You may see "
+            "slightly different numerical results")
+    error = "E0000 00:00:1796544275.191279   12427 cuda_platform.cc:52] failed call to cuInit: INTERNAL"
+    old = "2024-01-02 10:11:12.123456: I tensorflow/core/platform/cpu_feature_guard.cc:182] This TensorFlow"
+    notice = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+    assert [_quiet.hidden(line, 3) for line in (info, error, old, notice)] == [True] * 4
+    assert [_quiet.hidden(line, 2) for line in (info, error, old, notice)] == [True, False, True, True]
+    assert not any(_quiet.hidden(line, 0) for line in (info, error, old, notice))
+    assert not _quiet.hidden("tf-activations: error: unknown activation name 'x'", 3)
+    assert not _quiet.hidden("Traceback (most recent call last):", 3)
+    assert not _quiet.is_cli()  # pytest is not the command line: a library import is never touched
+
+
+@pytest.mark.parametrize("argv, orig, expected", [
+    (["/venv/bin/tf-activations", "status"], ["/venv/bin/python", "/venv/bin/tf-activations", "status"], True),
+    (["/x/tf_activations/__main__.py"], ["python", "-W", "ignore", "-m", "tf_activations", "list"], True),
+    (["-m"], ["python", "-m", "tf_activations.native", "build"], True),
+    (["-m"], ["python", "-m", "pytest", "-q"], False),
+    (["-c"], ["python", "-c", "import tf_activations", "-m", "tf_activations"], False),
+    (["train.py"], ["python", "train.py"], False),
+])
+def test_only_the_command_line_is_quietened(monkeypatch, argv, orig, expected):
+    from tf_activations import _quiet
+
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.setattr(sys, "orig_argv", orig, raising=False)
+    assert _quiet.is_cli() is expected

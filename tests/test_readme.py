@@ -33,3 +33,18 @@ def test_readme_info_output_is_what_info_prints(capsys):
     assert cli.main(["info", "sigmoid"]) == 0
     out = capsys.readouterr().out
     assert out.rstrip("\n").endswith(block.rstrip("\n")), "README's info sigmoid excerpt is out of date"
+
+
+def test_readme_status_excerpt_is_what_status_prints():
+    """The set-up's `tf-activations status --names mish,relu` table is the command's, row for row
+    (versions and the library's path are the reader's own)."""
+    from tf_activations import _status, native
+
+    if native.library_path() is None or native.pure_forced():
+        pytest.skip("the excerpt shows the kernels loaded; they are not here")
+    text = (REPO / "README.md").read_text()
+    block = re.search(r"tf-activations status --names mish,relu\n```\n\n```text\n(.*?)```", text, re.S).group(1)
+    ours = str(_status.status(["mish", "relu"]))
+    table = block.split("what each call runs in this mode:\n", 1)[1].rstrip("\n")
+    assert table in ours, ours
+    assert block.startswith("TensorFlow   ") and "\nC++ kernels  loaded: " in block

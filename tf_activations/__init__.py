@@ -4,7 +4,12 @@
     keras.layers.Dense(64, activation="mish")
     tf_activations.swish(x, beta)
     tf_activations.info("mish"); tf_activations.derivative("mish", x)
+    print(tf_activations.status())  # versions, kernels, what each name runs where
 """
+
+from tf_activations import _quiet as _quiet
+
+_quiet.quiet_tensorflow()  # the command line only: TensorFlow's import-time log lines out of its output
 
 try:
     import tensorflow as _tf  # noqa: F401  (TensorFlow comes from an extra, so say which)
@@ -24,6 +29,7 @@ from tf_activations._registry import FUNCTIONS as _FUNCTIONS
 from tf_activations._registry import available, derivative, get, info
 from tf_activations import addons_compat, diagnostics, keras_strings, layers, native
 from tf_activations._mode import exact, is_exact, set_exact
+from tf_activations._status import status
 from tf_activations.keras_strings import use_keras_builtins, use_tf_activations
 from tf_activations.plotting import plot
 
@@ -53,6 +59,6 @@ globals().update(_FUNCTIONS)
 globals().update({alias: _FUNCTIONS[name] for alias, name in _ALIASES.items()})
 
 __all__ = sorted(_FUNCTIONS) + sorted(_ALIASES) + ["addons_compat", "available", "derivative", "get", "info", "layers",
-                                "diagnostics", "keras_strings", "plot", "exact", "is_exact", "set_exact",
+                                "diagnostics", "keras_strings", "plot", "exact", "is_exact", "set_exact", "status",
                                 "use_keras_builtins",
                                 "use_tf_activations"]

@@ -1,7 +1,7 @@
 """Turns an :class:`~tf_activations._spec.Activation` into a functional op.
 
-Every op goes through the same path: check the input and parameters at the
-Python boundary, then take the first implementation that applies:
+Every op goes through the same path (:func:`route`): check the input and
+parameters at the Python boundary, then take the first implementation that applies:
 
 1. a fused C++ kernel from ``kernels/`` (see :mod:`tf_activations.native`),
    where one is built, runs on the CPU, and is measured faster than what
@@ -399,10 +399,10 @@ def _elements(value):
     return tf.TensorShape(shape).num_elements()
 
 
-def _apply_flattened(spec: Activation, x: tf.Tensor, params: dict, keras) -> tf.Tensor:
+def _apply_flattened(spec: Activation, x: tf.Tensor, params: dict, keras) -> tuple:
     """``spec`` on an x of rank above 8, as a tensor of rank 1 (elementwise) or 3 (one axis:
     [before, along, after]), the result shaped back: the function is the same, and no op
-    meets TensorFlow's rank limit."""
+    meets TensorFlow's rank limit. ``(path, y)`` as :func:`route`."""
     shape, rank = tf.shape(x), x.shape.rank
     limit = f"takes x of rank at most {_MAX_RANK} (TensorFlow's broadcasting kernels)"
     if not spec.axis_op:
@@ -414,9 +414,10 @@ def _apply_flattened(spec: Activation, x: tf.Tensor, params: dict, keras) -> tf.
                         f"{spec.name}() {limit} when {p.name} is a tensor of more than one element; "
                         f"got x of rank {rank}: merge axes of x (and {p.name}) first, or pass one number")
                 params[p.name] = tf.reshape(params[p.name], [])
-        y = tf.reshape(apply(spec, tf.reshape(x, [-1]), params, keras), shape)
+        path, flat = route(spec, tf.reshape(x, [-1]), params, keras)
+        y = tf.reshape(flat, shape)
         y.set_shape(x.shape)
-        return y
+        return path, y
     axis = spec.param("axis").check(spec.name, params["axis"])
     if isinstance(axis, tuple):
         raise ValueError(f"{spec.name}() {limit} when axis is a tuple; got x of rank {rank} and "
@@ -424,21 +425,36 @@ def _apply_flattened(spec: Activation, x: tf.Tensor, params: dict, keras) -> tf.
     _check_axis(spec.name, x, axis)
     a = axis % rank
     along = tf.reshape(x, tf.stack([tf.reduce_prod(shape[:a]), shape[a], tf.reduce_prod(shape[a + 1:])]))
-    y = apply(spec, along, {**params, "axis": 1}, keras)
+    path, y = route(spec, along, {**params, "axis": 1}, keras)
     out = tf.reshape(y, tf.concat([shape[:a], tf.shape(y)[1:2], shape[a + 1:]], 0))
     out.set_shape(x.shape[:a].concatenate(y.shape[1:2]).concatenate(x.shape[a + 1:]))
-    return out
+    return path, out
+
+
+# What takes a call, in the order route() tries them (the module docstring's list).
+KERNEL, TF_NN, KERAS, COMPOSITE = "kernel", "tf.nn", "keras", "composite"
+PATHS = (KERNEL, TF_NN, KERAS, COMPOSITE)
 
 
 def apply(spec: Activation, x, params: dict, keras=None) -> tf.Tensor:
     """Evaluates ``spec`` on ``x`` with already-bound ``params``; ``keras`` from :func:`keras_call`."""
+    return route(spec, x, params, keras)[1]
+
+
+def route(spec: Activation, x, params: dict, keras=None) -> tuple:
+    """``(path, y)``: which implementation took this call (one of :data:`PATHS`) and its result.
+
+    The one place the choice is made: :func:`apply` returns y, and ``tf_activations.status()``
+    calls this eagerly, in a ``tf.function`` and under XLA to report the path."""
     if type(x) is not _EAGER_TENSOR and isinstance(x, tf.RaggedTensor):
         if spec.axis_op:
             raise TypeError(
                 f"{spec.name}() works along an axis and does not take a RaggedTensor; "
                 f"pad it with x.to_tensor() (mask the padding) first"
             )
-        return tf.ragged.map_flat_values(lambda v: apply(spec, v, params, keras), x)
+        taken = []
+        y = tf.ragged.map_flat_values(lambda v: taken.append(route(spec, v, params, keras)) or taken[-1][1], x)
+        return taken[-1][0], y
     x = to_float_tensor(spec.name, x)
     if x.shape.rank is not None and x.shape.rank > _MAX_RANK:
         return _apply_flattened(spec, x, params, keras)
@@ -459,19 +475,23 @@ def apply(spec: Activation, x, params: dict, keras=None) -> tf.Tensor:
         # Keras' glu needs the static size of its axis; where it is unknown ours runs
         unknown = spec.check is not None and x.shape.rank is not None and x.shape[fixed["axis"]] is None
         y = None if exact or keras is None or unknown else keras(x, {**params, **fixed})
-        return _along_axis(spec, x, fixed) if y is None else y
+        return (COMPOSITE, _along_axis(spec, x, fixed)) if y is None else (KERAS, y)
     vmapped = in_vectorized_map()
     # Under vectorized_map a kernel op would run in pfor's per-example while_loop: the
     # vectorized composite is the faster of the two.
-    y = native.dispatch(spec.name, x, fixed, tensors, exact=exact) \
-        if native.has_kernel(spec.name) and not vmapped else None
-    if y is None and spec.tf_kernel is not None and not tensors:
+    if native.has_kernel(spec.name) and not vmapped:
+        y = native.dispatch(spec.name, x, fixed, tensors, exact=exact)
+        if y is not None:
+            return KERNEL, y
+    if spec.tf_kernel is not None and not tensors:
         y = spec.tf_kernel(x, **fixed)
-    if y is None and not exact and keras is not None:
+        if y is not None:
+            return TF_NN, y
+    if not exact and keras is not None:
         y = keras(x, {**params, **fixed})
-    if y is None:
-        y = _linearized(spec, x, fixed, tensors) if vmapped else _elementwise(spec, x, fixed, tensors)
-    return y
+        if y is not None:
+            return KERAS, y
+    return COMPOSITE, _linearized(spec, x, fixed, tensors) if vmapped else _elementwise(spec, x, fixed, tensors)
 
 
 def closed_form_derivative(spec: Activation, x, params: dict) -> tf.Tensor:
@@ -576,7 +596,7 @@ def make_function(spec: Activation, keras_fn=None):
                 y = keras_default(x)
                 if y is not None:
                     return y
-            return apply(spec, x, dict(defaults), keras)
+            return route(spec, x, dict(defaults), keras)[1]
         # Binding by hand: inspect.Signature.bind costs ~5 us per eager call, which is 2-5%
         # of a 2^16-element activation. Anything unusual goes through bind for its message.
         if 1 <= len(args) <= 1 + len(names) and all(k in defaults for k in kwargs) \
@@ -584,15 +604,16 @@ def make_function(spec: Activation, keras_fn=None):
             params = dict(defaults)
             params.update(zip(names, args[1:]))
             params.update(kwargs)
-            return apply(spec, args[0], params, keras)
+            return route(spec, args[0], params, keras)[1]
         x, params = bind(spec, sig, args, kwargs)
-        return apply(spec, x, params, keras)
+        return route(spec, x, params, keras)[1]
 
     activation.__name__ = activation.__qualname__ = spec.name
     activation.__module__ = "tf_activations"
     activation.__doc__ = docstring(spec)
     activation.__signature__ = sig
     activation.spec = spec
+    activation.keras_call = keras  # for status(): route() with the very arguments this function passes
     return activation
 
 

@@ -1,7 +1,10 @@
-"""``tf-activations`` (or ``python -m tf_activations``): list, info, plot, gallery, compare, build, bench.
+"""``tf-activations`` (or ``python -m tf_activations``): list, info, plot, gallery, compare, status,
+build, bench.
 
 Names are passed the same way everywhere: ``--names a,b`` (repeatable, comma- or
-space-separated); ``plot NAMES`` and ``compare --activations`` are kept as aliases.
+space-separated); ``info NAME``, ``plot NAMES`` and ``compare --activations`` are kept as
+aliases. Every command that writes a file prints its path. TensorFlow's C++ log lines are
+kept out of the output unless TF_CPP_MIN_LOG_LEVEL is set (:mod:`tf_activations._quiet`).
 Anything a user can get wrong (a name, a path, a missing extra) is one line
 ``tf-activations: error: ...`` on stderr and exit status 2, never a traceback.
 """
@@ -171,17 +174,20 @@ def _strict_json(value):
 def cmd_info(args):
     from tf_activations import _registry
 
-    name = _registry.canonical(args.name)  # an unknown name fails before any measuring
-    cost = None
+    # unknown names fail before any measuring
+    names = list(dict.fromkeys(_canonical_names(list(args.name or ()) + list(args.names or ()))))
+    if not names:
+        raise UsageError("info needs a name: info mish, or --names mish,gelu")
+    costs = {}
     if args.cost:
         from tf_activations import properties
 
-        cost = properties.measure_cost([name])[name]
-    info = _registry.info(name, measured=True, cost=cost)
-    if args.json:
-        print(json.dumps(_strict_json(info), indent=2, default=str))
+        costs = properties.measure_cost(names)
+    infos = [_registry.info(name, measured=True, cost=costs.get(name)) for name in names]
+    if args.json:  # one name: its object, as before; several: a list of them
+        print(json.dumps(_strict_json(infos[0] if len(infos) == 1 else infos), indent=2, default=str))
     else:
-        print(_format_info(info))
+        print("\n\n".join(_format_info(info) for info in infos))
     return 0
 
 
@@ -214,7 +220,8 @@ def cmd_gallery(args):
     t0 = time.perf_counter()
     index = plotting.render_gallery(args.out, names=names, cost=args.cost)
     n = len([f for f in os.listdir(args.out) if f.endswith(".png")])
-    print(f"{index}  ({n} pages and pictures, {time.perf_counter() - t0:.1f}s)")
+    print(f"{n} pages and pictures in {args.out} ({time.perf_counter() - t0:.1f}s); open:")
+    print(index)
     return 0
 
 
@@ -241,8 +248,22 @@ def cmd_compare(args):
     print(compare.format_table(results))
     if args.out:
         paths = compare.save(results, args.out, config={**config, "wall_seconds": wall})
-        print(f"saved {', '.join(sorted(os.path.basename(p) for p in paths.values()))} in {args.out}")
     print(f"wall time {wall:.1f}s")
+    if args.out:
+        print("wrote:")
+        for path in sorted(paths.values()):
+            print(path)
+    return 0
+
+
+def cmd_status(args):
+    from tf_activations import _status
+
+    names = _canonical_names(args.names) if args.names else None
+    if names == []:
+        raise UsageError("--names is empty; leave it out for every activation")
+    found = _status.status(names)
+    print(found.to_json() if args.json else found)
     return 0
 
 
@@ -282,8 +303,11 @@ def make_parser():
                     "disadvantages, each citing a number measured from the declaration (float64, default "
                     "parameters): saturation and dead regions, mean and variance for N(0, 1) input, slopes, "
                     "sparsity, range, monotonicity, smoothness.")
-    p.add_argument("name", metavar="NAME", help="an activation name or alias (see `list`)")
-    p.add_argument("--json", action="store_true", help="print info(NAME, measured=True) as JSON")
+    p.add_argument("name", nargs="*", metavar="NAME", help="an activation name or alias (see `list`); "
+                   "the same as --names")
+    _names_option(p, "names to describe, comma- or space-separated")
+    p.add_argument("--json", action="store_true",
+                   help="print info(NAME, measured=True) as JSON (a list of them for several names)")
     p.add_argument("--cost", action="store_true",
                    help="also time fwd+bwd against relu on this machine (a few seconds)")
     p.set_defaults(func=cmd_info)
@@ -338,6 +362,20 @@ def make_parser():
                    help="folder for table.txt, results.json and the plots; '' for none (default: %(default)s)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_compare, names=None, default_names=list(compare.DEFAULT_ACTIVATIONS))
+
+    p = sub.add_parser(
+        "status", help="versions, exact mode, the C++ kernels (loaded from where, or why not) and what each "
+                       "name runs eagerly, in tf.function, under XLA and on a GPU/TPU",
+        description="What this installation runs: TensorFlow and Keras versions, exact mode on or off, whether "
+                    "the C++ kernels are loaded and from which file (or why not, and what to do), and for each "
+                    "activation the implementation a call takes eagerly, in a tf.function, under XLA and on a "
+                    "GPU/TPU -- a C++ kernel, a tf.nn op, Keras' own function or this package's composite. Found "
+                    "by the dispatch code itself (tf_activations.status()). Environment variables such as "
+                    "TF_ACTIVATIONS_EXACT=1 or TF_ACTIVATIONS_PURE=1 change what it reports, as they change "
+                    "what runs.")
+    _names_option(p, "only these, comma- or space-separated (default: every activation)")
+    p.add_argument("--json", action="store_true", help="print it as JSON (tf_activations.status().to_dict())")
+    p.set_defaults(func=cmd_status)
 
     for which, text in (("build", "build the fused C++ kernels into the cache (see `build --help`)"),
                         ("bench", "benchmark the kernels against the pure-TF ops (see `bench --help`)")):

@@ -47,7 +47,8 @@ try:  # which tensors a tape records: TF's own answer (private, present since TF
 except ImportError:
     _record = None
 
-__all__ = ["dispatch", "available", "load", "disabled", "every_kernel", "has_kernel", "kernel_names", "library_path"]
+__all__ = ["dispatch", "available", "load", "load_state", "disabled", "every_kernel", "has_kernel", "kernel_names",
+           "library_path", "pure_forced", "simulated_accelerator"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,6 +142,11 @@ def kernel_names() -> list:
     return sorted(_BY_FN)
 
 
+def pure_forced() -> bool:
+    """TF_ACTIVATIONS_PURE is on, or this thread is inside :func:`disabled`."""
+    return _pure_forced()
+
+
 def _pure_forced() -> bool:
     if _env.flag("TF_ACTIVATIONS_PURE"):
         return True
@@ -169,15 +175,34 @@ def every_kernel():
         _state.every -= 1
 
 
+@dataclasses.dataclass(frozen=True)
+class LoadState:
+    """What the last :func:`load` found: ``state`` is "loaded", "not tried", "not built",
+    "no sources", "refused" (the cache failed a safety check), "load failed" (TensorFlow
+    refused the library), "foreign" (a library without this package's ops) or "error";
+    ``reason`` says why in words, ``path`` is the library concerned (if any)."""
+    state: str
+    reason: str = ""
+    path: str | None = None
+
+
+_load_state = LoadState("not tried")
+
+
+def load_state() -> LoadState:
+    """Why the kernels are (not) loaded, as the last :func:`load` found it (never loads)."""
+    return _load_state
+
+
 def load(path=None, reload=False):
     """Loads the kernel library from the cache (never builds). Returns the module or None.
 
     A library is loaded only through the descriptor ``builder.loadable`` verified (a private
     cache, the size, ELF header and SHA-256 recorded at build time) and kept only if it registers the
     ``tfa_forward`` / ``tfa_backward`` ops; otherwise one warning says what to do and the
-    pure-TF path runs.
+    pure-TF path runs. :func:`load_state` keeps the outcome.
     """
-    global _lib, _lib_tried, _lib_path
+    global _lib, _lib_tried, _lib_path, _load_state
     with _lock:
         if _lib is not None and not reload and path is None:
             return _lib
@@ -193,25 +218,31 @@ def load(path=None, reload=False):
             if path is None:
                 path = builder.library_candidate()
             if path is None:
+                _load_state = LoadState("not built" if builder.sources() else "no sources")
                 return None
             lib = _load_verified(builder, path)
         except builder.BuildError as err:  # unsafe cache, truncated or foreign library
+            _load_state = LoadState("refused", str(err), None if path is None else str(path))
             warnings.warn(f"tf_activations: not loading the kernels: {err}. Using the pure-TF path.",
                           stacklevel=2)
             return None
         except _NotLoaded as err:  # wrong ABI, missing symbol, ...
+            _load_state = LoadState("load failed", str(err.__cause__), str(path))
             warnings.warn(f"tf_activations: could not load kernels from {path} ({err.__cause__}); rebuild them "
                           f"with `tf-activations build --force`. Using the pure-TF path.", stacklevel=2)
             return None
-        except Exception:  # no sources, unreadable cache, ...: stay pure
+        except Exception as err:  # no sources, unreadable cache, ...: stay pure
+            _load_state = LoadState("error", f"{type(err).__name__}: {err}", None if path is None else str(path))
             return None
         missing = [op for op in builder.EXPECTED_OPS if not hasattr(lib, op)]
         if missing:
+            _load_state = LoadState("foreign", f"it does not define the ops {', '.join(missing)}", str(path))
             warnings.warn(f"tf_activations: {path} does not define the ops {', '.join(missing)} (not this "
                           f"package's kernels); rebuild them with `tf-activations build --force`. "
                           f"Using the pure-TF path.", stacklevel=2)
             return None
         _lib, _lib_path = lib, str(path)
+        _load_state = LoadState("loaded", "", str(path))
         return _lib
 
 
@@ -249,6 +280,18 @@ def _graph_allows_kernels() -> bool:
     return not control_flow_util.GraphOrParentsInXlaContext(tf.compat.v1.get_default_graph())
 
 
+@contextlib.contextmanager
+def simulated_accelerator(visible: bool = True):
+    """Within this block (this thread) the device question below is answered ``visible``:
+    what would be chosen on a machine with a GPU/TPU (status(), tests) on this one."""
+    previous = getattr(_state, "accelerator", None)
+    _state.accelerator = visible
+    try:
+        yield
+    finally:
+        _state.accelerator = previous
+
+
 @functools.lru_cache(maxsize=None)
 def _accelerator_visible() -> bool:
     """A GPU or TPU is visible to TensorFlow (asked once: devices are fixed after start-up)."""
@@ -258,7 +301,8 @@ def _accelerator_visible() -> bool:
 def _runs_on_cpu(x) -> bool:
     """Where the op on ``x`` will run: eager, x's device; in a graph, the CPU when no
     accelerator is visible, else only if x is pinned to a CPU."""
-    if not _accelerator_visible():
+    simulated = getattr(_state, "accelerator", None)
+    if not (_accelerator_visible() if simulated is None else simulated):
         return True
     device = x.device
     if not device:
