@@ -1,4 +1,4 @@
-"""The kernel cache cannot be turned against its user (issue 8's eight reproduced cases).
+"""The kernel cache cannot be turned against its user: eight attacks, each reproduced.
 
 1. a library planted in a cache someone else can write (world/group-writable, another owner,
    a relative TF_ACTIVATIONS_CACHE, a cache made under umask 000) is never loaded;

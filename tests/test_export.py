@@ -155,7 +155,7 @@ def test_keras_file_reloads_identically_in_fresh_process(reloaded_with_package, 
 # test_keras_integration.py) and its threshold() has required arguments, so a file saved
 # under the plain name would load in plain Keras and predict other numbers, or fail at
 # predict. Plain Keras now refuses such a file at load, naming the package.
-SAVED_UNDER_PACKAGE = ("sparsemax", "threshold")
+SAVED_UNDER_PACKAGE = ("sparsemax", "threshold")  # spelt out: the declarations must say so too
 
 
 @pytest.mark.slow

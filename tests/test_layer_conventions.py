@@ -1,4 +1,4 @@
-"""The layers follow Keras 3's conventions for activation layers (issue 9, part 2).
+"""The layers follow Keras 3's conventions for activation layers.
 
 Keras' own activation layer tests (keras/src/layers/activations/*_test.py)
 check, through ``run_layer_test``: built state after construction, a

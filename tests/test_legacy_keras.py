@@ -1,5 +1,5 @@
 """tf_keras (Keras 2, TF_USE_LEGACY_KERAS=1): strings, functions and layers in tf.keras models,
-round trips through .keras and .h5, and what plain tf_keras reads back (issue 9, part 4).
+round trips through .keras and .h5, and what plain tf_keras reads back.
 
 Each test is a fresh process: tf.keras is chosen by the environment variable when TensorFlow
 first builds it."""

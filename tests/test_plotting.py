@@ -88,6 +88,14 @@ def test_vector_functions_are_drawn_along_a_line():
     np.testing.assert_allclose(y, np.abs(x))
     y, _, _ = plotting.curve("glu", x)
     np.testing.assert_allclose(y, x / (1 + np.exp(-x)), rtol=1e-12)
+    s = 1 / (1 + np.exp(-x))
+    np.testing.assert_allclose(dy, s * (1 - s), rtol=1e-12)  # d/dx softmax([x, 0])[0] = sigmoid'(x)
+
+
+def test_every_function_of_an_axis_declares_the_line_it_is_drawn_along():
+    from tf_activations._registry import SPECS
+
+    assert [n for n, s in SPECS.items() if (s.line is not None) != s.axis_op] == []
 
 
 def test_missing_matplotlib_names_the_extra(monkeypatch):

@@ -40,13 +40,16 @@ def check_graph(name, path, jit):
     ours = op_types(lambda x: FUNCTIONS[name](x), jit)
     kernel = any(t.startswith("Tfa") for t in ours)
     assert kernel == (path == "kernel"), (name, path, jit, ours)
-    spec = SPECS[name]
+    base, bound = name, {}
+    if SPECS[name].variant_of is not None:  # gelu_tanh: gelu(approximate=True)
+        base, bound = SPECS[name].variant_of[0], dict(SPECS[name].variant_of[1])
+    spec = SPECS[base]
     keras = None
-    if name in KERAS_FUNCTIONS:  # Keras' function given our defaults for the parameters it has
-        theirs = inspect.signature(KERAS_FUNCTIONS[name]).parameters
-        same = {p.name: p.default for p in spec.params if p.name in theirs}
-        keras = op_types(lambda x: KERAS_FUNCTIONS[name](x, **same), jit)
-    fixed = {p.name: p.default for p in spec.params if not p.differentiable}
+    if base in KERAS_FUNCTIONS:  # Keras' function given our defaults for the parameters it has
+        theirs = inspect.signature(KERAS_FUNCTIONS[base]).parameters
+        same = {p.name: bound.get(p.name, p.default) for p in spec.params if p.name in theirs}
+        keras = op_types(lambda x: KERAS_FUNCTIONS[base](x, **same), jit)
+    fixed = {p.name: bound.get(p.name, p.default) for p in spec.params if not p.differentiable}
     if path == "keras":
         assert ours == keras, (name, jit, ours, keras)
     elif path == "tf.nn":

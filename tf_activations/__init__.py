@@ -26,12 +26,13 @@ import os as _os
 
 from tf_activations._registry import ALIASES as _ALIASES
 from tf_activations._registry import FUNCTIONS as _FUNCTIONS
-from tf_activations._registry import available, derivative, get, info
+from tf_activations._registry import available, derivative, get
 from tf_activations import addons_compat, diagnostics, keras_strings, layers, native
 from tf_activations._mode import exact, is_exact, set_exact
 from tf_activations._status import status
 from tf_activations.keras_strings import use_keras_builtins, use_tf_activations
 from tf_activations.plotting import plot
+from tf_activations.properties import info
 
 __version__ = "0.1.0"
 

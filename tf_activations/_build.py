@@ -634,4 +634,5 @@ def make_variant(spec: Activation, base_fn):
     activation.__doc__ = docstring(spec)
     activation.__signature__ = sig
     activation.spec = spec
+    activation.variant_of, activation.fixed = base_fn, fixed  # for status(): the base's route
     return activation

@@ -70,21 +70,10 @@ def get(identifier):
     return FUNCTIONS[canonical(identifier)]
 
 
-def info(name, measured=False, cost=None) -> dict:
-    """Formula, derivative, range, paper, parameters, properties and teaching text of ``name``.
-
-    The advantages and disadvantages come as ``{"kind", "text"}`` with ``{placeholders}``
-    for their numbers. ``measured=True`` fills them in and adds ``"measured"``, the numbers
-    themselves (``tf_activations.properties.measure``: float64, default parameters, about
-    0.05 s the first time per name); each claim then also says whether it ``"holds"``.
-    ``cost`` is fwd+bwd time relative to relu, if measured (``properties.measure_cost``).
-    """
-    data = SPECS[canonical(name)].info()
-    if measured:
-        from tf_activations import properties  # lazy: measuring runs TF ops, info() alone must not
-
-        data.update(properties.teaching(data["name"], cost=cost))
-    return data
+def info(name) -> dict:
+    """The declaration's facts about ``name`` as plain data; ``tf_activations.info`` (in
+    :mod:`tf_activations.properties`) adds the measured numbers on request."""
+    return SPECS[canonical(name)].info()
 
 
 def derivative(name, x, **params):

@@ -18,6 +18,10 @@ from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
+# |f'| below this counts as saturated (a vanishing gradient): the one threshold the claims,
+# the measurements (properties), the plots and the training diagnostics use.
+SATURATED_BELOW = 1e-3
+
 # What a kind of parameter accepts, for error messages.
 _KIND_WORDS = {
     "float": "a real number",
@@ -105,6 +109,21 @@ class Param:
 
 
 @dataclasses.dataclass(frozen=True)
+class Line:
+    """How a function of a whole axis is drawn and measured as a function of one x.
+
+    Component 0 of ``f(inputs(x), **params)``: ``inputs`` maps a 1-D x to the vector
+    input (the function's axis last), e.g. ``[x, 0]`` for softmax (softmax([x, 0])[0] is
+    sigmoid(x)) or ``[x, x]`` for glu; ``label`` says so on plots and pages. The
+    derivative drawn is d/dx of that component along the line.
+    """
+
+    label: str
+    inputs: Callable
+    params: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
 class Claim:
     """One advantage or disadvantage, in a form a test can check.
 
@@ -170,6 +189,7 @@ class Activation:
     tf_kernel: Optional[Callable] = None
     vjp: Optional[Callable] = None  # axis ops: vjp(x, dy, **params) -> dx
     check: Optional[Callable] = None  # axis ops: check(x, **params) -> x, raising on a bad shape
+    line: Optional[Line] = None  # axis ops: how they are drawn and measured along one x
     axis_op: bool = False
     float64_forward: bool = True
     monotonic: bool = True
@@ -179,6 +199,9 @@ class Activation:
     zero_centered: bool = False
     keras_builtin: bool = False
     keras_is_default: bool = True  # False where Keras' own function is wrong (sparsemax)
+    # A Keras name saved as "tf_activations>name": plain Keras' function of that name would
+    # load from the file and compute something else (sparsemax) or not run (threshold).
+    saved_under_package: bool = False
     aliases: tuple = ()
     variant_of: Optional[tuple] = None  # (base name, fixed parameters): see variant()
     kinks: str = ""

@@ -17,6 +17,12 @@ import json
 import os
 import textwrap
 
+import keras
+import tensorflow as tf
+
+from tf_activations import _build, _env, _mode, _registry, keras_strings, native
+from tf_activations.native import builder
+
 # Where a call can be made, in the order shown.
 SITES = ("eager", "tf.function", "xla", "accelerator")
 _SITE_TITLES = {"eager": "eager", "tf.function": "tf.function", "xla": "XLA", "accelerator": "GPU/TPU"}
@@ -105,11 +111,6 @@ def _tf_too_old(version: str, minimum: tuple) -> bool:
 
 def kernel_status() -> Kernels:
     """The kernels' state in this process, loading them only as the import would have."""
-    import tensorflow as tf
-
-    from tf_activations import _env, native
-    from tf_activations.native import builder
-
     if native.pure_forced():
         by = ("TF_ACTIVATIONS_PURE is on" if _env.flag("TF_ACTIVATIONS_PURE")
               else "inside tf_activations.native.disabled() in this thread")
@@ -152,15 +153,14 @@ def kernel_status() -> Kernels:
 def _routes(functions: dict, x_or_spec, traced: str | None) -> dict:
     """name -> the path route() takes, called eagerly (traced None) or traced as a
     tf.function ("graph") or with jit_compile ("xla")."""
-    import tensorflow as tf
-
-    from tf_activations import _build
 
     taken = {}
 
     def probe(x):
         for name, fn in functions.items():
-            taken[name] = _build.route(fn.spec, x, dict(fn.spec.defaults), fn.keras_call)[0]
+            base = getattr(fn, "variant_of", fn)  # gelu_tanh runs gelu(approximate=True)
+            params = {**base.spec.defaults, **getattr(fn, "fixed", {})}
+            taken[name] = _build.route(base.spec, x, params, base.keras_call)[0]
         return x
 
     if traced is None:
@@ -172,10 +172,6 @@ def _routes(functions: dict, x_or_spec, traced: str | None) -> dict:
 
 def path_table(names=None) -> dict:
     """name -> {site: path} for ``names`` (every activation by default; aliases accepted)."""
-    import tensorflow as tf
-
-    from tf_activations import _registry, native
-
     chosen = _registry.available() if names is None else list(dict.fromkeys(map(_registry.canonical, names)))
     functions = {n: _registry.FUNCTIONS[n] for n in chosen}
     # [2, 8]: every function takes it with its defaults (glu's even axis, maxout's units)
@@ -198,10 +194,6 @@ def status(names=None) -> Status:
     """
     if isinstance(names, str):
         names = [names]
-    import keras
-    import tensorflow as tf
-
-    from tf_activations import _mode, keras_strings
 
     tf_keras = None
     if os.environ.get("TF_USE_LEGACY_KERAS", "") in ("1", "true", "True"):  # TensorFlow's own rule

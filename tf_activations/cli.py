@@ -178,12 +178,10 @@ def cmd_info(args):
     names = list(dict.fromkeys(_canonical_names(list(args.name or ()) + list(args.names or ()))))
     if not names:
         raise UsageError("info needs a name: info mish, or --names mish,gelu")
-    costs = {}
-    if args.cost:
-        from tf_activations import properties
+    from tf_activations import properties
 
-        costs = properties.measure_cost(names)
-    infos = [_registry.info(name, measured=True, cost=costs.get(name)) for name in names]
+    costs = properties.measure_cost(names) if args.cost else {}
+    infos = [properties.info(name, measured=True, cost=costs.get(name)) for name in names]
     if args.json:  # one name: its object, as before; several: a list of them
         print(json.dumps(_strict_json(infos[0] if len(infos) == 1 else infos), indent=2, default=str))
     else:

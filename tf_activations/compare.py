@@ -27,6 +27,11 @@ import time
 
 import numpy as np
 
+from tf_activations import _registry, datasets, properties
+from tf_activations import keras_strings  # noqa: F401  (every name a Keras string)
+from tf_activations.diagnostics import ActivationMonitor, plot_history
+from tf_activations.plotting import figure
+
 DEFAULT_ACTIVATIONS = ("sigmoid", "tanh", "relu", "gelu", "mish")
 DEFAULTS = dict(dataset="spirals", depth=8, width=32, epochs=30, batch_size=64, learning_rate=3e-3,
                 samples=2000, seed=0)
@@ -52,7 +57,6 @@ class Result:
         """The monitor's history of this run: one panel per metric, one line per hidden layer."""
         import types
 
-        from tf_activations.diagnostics import plot_history
 
         view = types.SimpleNamespace(history=self.diagnostics, epochs=self.epochs,
                                      activations={name: self.activation for name in self.layers})
@@ -118,8 +122,6 @@ class Progress:
 def build_model(activation, input_dim, n_classes, depth=8, width=32):
     import keras
 
-    import tf_activations  # noqa: F401  (registers the activation strings)
-
     inputs = keras.Input((input_dim,))
     h = inputs
     for i in range(depth):
@@ -164,7 +166,6 @@ def run(activations=DEFAULT_ACTIVATIONS, dataset=DEFAULTS["dataset"], depth=DEFA
     ``progress``: True for a bar on stderr, False for none, or a stream to write it to.
     """
 
-    from tf_activations import _registry, datasets
 
     activations = [_registry.canonical(a) for a in activations]
     for a in activations:
@@ -189,7 +190,6 @@ def _train_one(name, x_train, y_train, x_test, y_test, n_classes, depth, width, 
                learning_rate, seed, bar):
     import keras
 
-    from tf_activations.diagnostics import ActivationMonitor
 
     _deterministic(seed)
     model = build_model(name, x_train.shape[1], n_classes, depth=depth, width=width)
@@ -260,9 +260,8 @@ def format_table(results, timings=True):
 
 def plot_results(results, title=None):
     """Three panels: loss curves, gradient norm per layer (before and after training), saturation per layer."""
-    from tf_activations.plotting import _figure
 
-    fig = _figure(figsize=(13.5, 3.9), layout="constrained")
+    fig = figure(figsize=(13.5, 3.9), layout="constrained")
     ax_loss, ax_grad, ax_sat = fig.subplots(1, 3)
     for i, r in enumerate(results):
         color = f"C{i}"
@@ -280,7 +279,7 @@ def plot_results(results, title=None):
     ax_grad.set(title="|d loss / d z| per hidden layer\n(dashed: at init, solid: after training)",
                 xlabel="hidden layer (1 = next to the input)", yscale="log")
     ax_grad.legend(fontsize=8)
-    ax_sat.set(title="saturated fraction |f'(z)| < 1e-3 per hidden layer\nafter training (ReLU: its zero side)",
+    ax_sat.set(title=f"saturated fraction |f'(z)| < {properties.SATURATED_TEXT} per hidden layer\nafter training (ReLU: its zero side)",
                xlabel="hidden layer", ylim=(-0.03, 1.03))
     for ax in (ax_loss, ax_grad, ax_sat):
         ax.grid(True, alpha=0.3)
@@ -309,10 +308,9 @@ def save(results, out, config=None):
     fig.savefig(os.path.join(out, "compare.png"), dpi=80)
     paths["compare"] = os.path.join(out, "compare.png")
     # the panels also on their own
-    from tf_activations.plotting import _figure
 
     for key, which in (("loss_curves", 0), ("grad_norms", 1)):
-        single = _figure(figsize=(5.5, 4.0), layout="constrained")
+        single = figure(figsize=(5.5, 4.0), layout="constrained")
         ax = single.subplots()
         src = fig.axes[which]
         for line in src.get_lines():

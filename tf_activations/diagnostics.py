@@ -8,7 +8,7 @@ site:
 * ``dead``: the fraction of units (channels, the last axis) that are never
   active on the sample: output exactly 0, or derivative exactly 0, for every
   sample (and every position of a conv feature map);
-* ``saturated``: the fraction of activations with |f'(z)| < 1e-3 (a ReLU's
+* ``saturated``: the fraction of activations with |f'(z)| < ``SATURATED_BELOW`` (1e-3) (a ReLU's
   negative side counts: no gradient flows there either);
 * ``grad_norm``: the L2 norm of the gradient of the loss reaching the site,
   d loss / d z at the activation's input (the pre-activation), on the sample.
@@ -34,7 +34,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-SATURATION_THRESHOLD = 1e-3
+from tf_activations._spec import SATURATED_BELOW
+from tf_activations import _registry
+from tf_activations.layers import ActivationLayer
+from tf_activations.plotting import figure
+
 METRICS = ("mean", "std", "dead", "saturated", "grad_norm")
 
 
@@ -59,8 +63,6 @@ def find_sites(model):
     kind is ``"layer"`` for a ``tf_activations.layers`` layer and
     ``"attribute"`` for a layer with an ``activation`` attribute.
     """
-    from tf_activations.layers import ActivationLayer
-
     sites, seen = [], set()
     for layer in _walk(model):
         if id(layer) in seen:
@@ -76,8 +78,6 @@ def find_sites(model):
 
 
 def _elementwise(name):
-    from tf_activations import _registry
-
     if name in ("softmax", "log_softmax"):
         return False
     try:
@@ -235,7 +235,7 @@ class ActivationMonitor(keras.callbacks.Callback):
             if _elementwise(name):
                 dprime = fprime.reshape(-1, fprime.shape[-1]) if fprime.ndim > 1 else fprime.reshape(-1, 1)
                 dead = dead | np.all(dprime == 0.0, axis=0)
-                stats["saturated"] = float(np.mean(np.abs(fprime) < SATURATION_THRESHOLD))
+                stats["saturated"] = float(np.mean(np.abs(fprime) < SATURATED_BELOW))
             else:
                 stats["saturated"] = math.nan
             stats["dead"] = float(np.mean(dead))
@@ -274,11 +274,9 @@ class ActivationMonitor(keras.callbacks.Callback):
 
 def plot_history(monitor, metrics=METRICS, fig=None):
     """One panel per metric: its value per epoch, one line per layer (darker = deeper)."""
-    from tf_activations.plotting import _figure
-
     metrics = list(metrics)
     if fig is None:
-        fig = _figure(figsize=(3.4 * len(metrics), 3.0), layout="constrained")
+        fig = figure(figsize=(3.4 * len(metrics), 3.0), layout="constrained")
     axes = fig.subplots(1, len(metrics), squeeze=False)[0]
     import matplotlib
 

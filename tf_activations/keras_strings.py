@@ -39,7 +39,7 @@ from tf_activations._registry import ALIASES, FUNCTIONS, SPECS
 _PACKAGE = "tf_activations"
 # Keras names whose plain-Keras function differs from ours in a way that matters for a
 # saved file (wrong values, or no defaults to run with): saved under our prefix instead.
-SAVED_UNDER_PACKAGE = ("sparsemax", "threshold")
+SAVED_UNDER_PACKAGE = tuple(name for name, spec in SPECS.items() if spec.saved_under_package)
 _KERAS_TABLE = _keras_activations.ALL_OBJECTS_DICT
 _KERAS_ORIGINALS = {name: _KERAS_TABLE[name] for name in list(SPECS) + list(ALIASES) if name in _KERAS_TABLE}
 

@@ -6,15 +6,10 @@ tf_activations`` works without it. Nothing here calls ``plt.show()``: every
 function returns its figure. Without a display (no ``$DISPLAY`` and no
 ``$MPLBACKEND``) the non-interactive Agg backend is chosen.
 
-Vector functions have no graph of one variable; they are drawn along a line
-through their input space, and labelled so:
-
-* softmax, log_softmax, sparsemax: component 0 of f([x, 0]) (softmax([x, 0])[0]
-  is sigmoid(x)); the derivative drawn is the Jacobian diagonal d y_0 / d x_0.
-* glu: glu([x, x]) = x * sigmoid(x) (both halves tied; the derivative is the
-  total derivative d/dx).
-* maxout: maxout([x, -x], num_units=1) = |x|, the simplest convex piece a
-  maxout unit of two pieces learns.
+Functions of an axis have no graph of one variable; each is drawn along the line
+through its input space that its declaration gives (``Activation.line``: softmax([x,
+0])[0], which is sigmoid(x); glu([x, x]) = x * sigmoid(x); maxout([x, -x]) = |x|, ...),
+labelled so, with the derivative d/dx along that line.
 """
 
 from __future__ import annotations
@@ -26,6 +21,9 @@ import sys
 import textwrap
 
 import numpy as np
+
+from tf_activations import _registry, properties
+from tf_activations.properties import curve
 
 _EXTRA_MESSAGE = (
     "tf_activations plotting needs matplotlib, an optional extra: "
@@ -42,16 +40,6 @@ FAMILIES = (
     ("normaliser", "Normalisers (vector functions)"),
     ("gate", "Gates and pooling (vector functions)"),
 )
-
-# How a vector function is shown as a curve of one variable.
-VECTOR_DEPICTIONS = {
-    "softmax": "softmax([x, 0])[0]",
-    "log_softmax": "log_softmax([x, 0])[0]",
-    "sparsemax": "sparsemax([x, 0])[0]",
-    "glu": "glu([x, x]) = x * sigmoid(x)",
-    "maxout": "maxout([x, -x]) = |x|",
-}
-
 
 def _matplotlib():
     """Imports matplotlib (choosing Agg when there is no display) or explains the extra."""
@@ -73,7 +61,7 @@ def _pyplot():
     return plt
 
 
-def _figure(**kwargs):
+def figure(**kwargs):
     """A Figure not held by pyplot (for files: nothing to close, no backend needed)."""
     _matplotlib()
     from matplotlib.figure import Figure
@@ -81,58 +69,10 @@ def _figure(**kwargs):
     return Figure(**kwargs)
 
 
-def curve(name, x, **params):
-    """``(y, dy, label)``: the function and its derivative along ``x`` (1-D), as drawn.
-
-    Elementwise functions use the closed-form ``tf_activations.derivative``;
-    vector functions are evaluated along the line in ``VECTOR_DEPICTIONS``.
-    """
-    import tensorflow as tf
-
-    from tf_activations import _registry
-
-    canonical = _registry.canonical(name)
-    spec_info = _registry.info(canonical)
-    fn = _registry.FUNCTIONS[canonical]
-    x = np.asarray(x, dtype=np.float64).reshape(-1)
-    xt = tf.constant(x)
-    if spec_info["elementwise"]:
-        y = fn(xt, **params)
-        try:
-            dy = _registry.derivative(canonical, xt, **params)
-        except ValueError:
-            dy = _autodiff(lambda t: fn(t, **params), xt)
-        return np.asarray(y, np.float64), np.asarray(dy, np.float64), canonical
-    zero = tf.zeros_like(xt)
-    if canonical in ("softmax", "log_softmax", "sparsemax"):
-        pair = tf.stack([xt, zero], axis=-1)
-        y = fn(pair, **params)[:, 0]
-        dy = _registry.derivative(canonical, pair, **params)[:, 0]
-    elif canonical == "glu":
-        def line(t):
-            return fn(tf.stack([t, t], axis=-1), **params)[:, 0]
-        y, dy = line(xt), _autodiff(line, xt)
-    elif canonical == "maxout":
-        params = {"num_units": 1, **params}
-
-        def line(t):
-            return fn(tf.stack([t, -t], axis=-1), **params)[:, 0]
-        y, dy = line(xt), _autodiff(line, xt)
-    else:  # a vector function added later: show component 0 of f([x, 0])
-        def line(t):
-            return fn(tf.stack([t, tf.zeros_like(t)], axis=-1), **params)[:, 0]
-        y, dy = line(xt), _autodiff(line, xt)
-    label = VECTOR_DEPICTIONS.get(canonical, f"{canonical}([x, 0])[0]")
-    return np.asarray(y, np.float64), np.asarray(dy, np.float64), label
-
-
-def _autodiff(fn, x):
-    import tensorflow as tf
-
-    with tf.GradientTape() as tape:
-        tape.watch(x)
-        y = fn(x)
-    return tape.gradient(y, x)
+def _line_label(name):
+    """A function of an axis by the line it is drawn along; an elementwise one by its name."""
+    line = _registry.SPECS[name].line
+    return name if line is None else line.label
 
 
 def _wrap(text, width=60):
@@ -140,8 +80,6 @@ def _wrap(text, width=60):
 
 
 def _draw(ax, name, derivative, x, color=None, params=None, formula_in_label=True):
-    from tf_activations import _registry
-
     canonical = _registry.canonical(name)
     y, dy, label = curve(canonical, x, **(params or {}))
     formula = _registry.info(canonical)["formula"]
@@ -171,12 +109,10 @@ def plot(names, derivative=True, x_range=(-6, 6), ax=None, params=None, num=801)
     name to keyword arguments (``{"swish": {"beta": 2.0}}``). With one name
     the formula is the title; with several each legend entry holds its
     formula. ``ax`` draws into an existing matplotlib Axes. Vector functions
-    are drawn along a line through their input (see ``VECTOR_DEPICTIONS``).
+    are drawn along their declared line through their input (``Activation.line``).
     The derivative line of ``name`` has gid ``"name:df"`` (the function's:
     ``"name:f"``). Never calls ``plt.show()``.
     """
-    from tf_activations import _registry
-
     if isinstance(names, str):
         names = [names]
     names = [_registry.canonical(n) for n in names]
@@ -199,7 +135,7 @@ def plot(names, derivative=True, x_range=(-6, 6), ax=None, params=None, num=801)
     if single:
         name = names[0]
         info = _registry.info(name)
-        head = VECTOR_DEPICTIONS.get(name, name)
+        head = _line_label(name)
         ax.set_title(f"{head}\n{_wrap(info['formula'], 80)}", fontsize=9)
     ax.legend(fontsize=7 if not single else 8, loc="best")
     return fig
@@ -212,12 +148,10 @@ def plot_grid(names=None, derivative=True, x_range=(-6, 6), ncols=6, panel=(2.3,
     Returns a figure not held by pyplot (display it in a notebook as the last
     expression of a cell, or save it with ``fig.savefig``).
     """
-    from tf_activations import _registry
-
     names = list(_registry.available() if names is None else names)
     ncols = max(1, min(ncols, len(names)))
     nrows = -(-len(names) // ncols)
-    fig = _figure(figsize=(panel[0] * ncols, panel[1] * nrows), dpi=dpi, layout="constrained")
+    fig = figure(figsize=(panel[0] * ncols, panel[1] * nrows), dpi=dpi, layout="constrained")
     axes = fig.subplots(nrows, ncols, squeeze=False)
     x = np.linspace(x_range[0], x_range[1], 401)
     for ax, name in zip(axes.flat, names):
@@ -254,11 +188,6 @@ def _clip_view(ax, y, dy):
     ax.set_ylim(lo - 0.06 * span, hi + 0.06 * span)
 
 
-def _format_params(parameters):
-    shown = {k: v["default"] for k, v in parameters.items() if k not in ("training", "seed")}
-    return ", ".join(f"{k}={v!r}" for k, v in shown.items()) or "-"
-
-
 def _spans(ax, intervals, x_range, **style):
     """Shades each interval (clipped to the view); returns whether anything was drawn."""
     drawn = False
@@ -272,7 +201,7 @@ def _spans(ax, intervals, x_range, **style):
 
 def _gallery_png(name, path, x, props, dpi):
     """f and f' of ``name``, with its saturated and dead regions shaded, saved to ``path``."""
-    fig = _figure(figsize=(4.8, 3.3), dpi=dpi, layout="constrained")
+    fig = figure(figsize=(4.8, 3.3), dpi=dpi, layout="constrained")
     ax = fig.subplots()
     y, dy, label = curve(name, x)
     ax.plot(x, y, lw=2, color="C0", label=label if label != name else f"{name}(x)")
@@ -281,7 +210,7 @@ def _gallery_png(name, path, x, props, dpi):
     x_range = (float(x[0]), float(x[-1]))
     # dead regions are saturated too; drawn second, hatched, so both stay visible
     if _spans(ax, props["saturation"], x_range, color="orange", alpha=0.18, lw=0):
-        ax.plot([], [], color="orange", alpha=0.4, lw=6, label="saturated: |f'| < 1e-3")
+        ax.plot([], [], color="orange", alpha=0.4, lw=6, label=f"saturated: |f'| < {properties.SATURATED_TEXT}")
     if _spans(ax, props["dead"], x_range, facecolor="none", edgecolor="0.45", hatch="///", lw=0):
         ax.plot([], [], color="0.6", lw=6, label="dead: f' = 0")
     _style(ax, x_range)
@@ -355,8 +284,6 @@ def _speed_text(cost, cost_meta):
 
 def _page(name, data, acc, cost, cost_meta, neighbours):
     """The reference page of one activation, from its declaration and its measurement."""
-    from tf_activations import properties
-
     esc = html.escape
     params = data["parameters"]
     param_rows = "".join(
@@ -366,7 +293,7 @@ def _page(name, data, acc, cost, cost_meta, neighbours):
     param_table = (f"<table><tr><th>name</th><th>default</th><th>allowed</th><th>meaning</th></tr>{param_rows}</table>"
                    if params else '<p class="none">none</p>')
     declared = ", ".join(f"{k.replace('_', ' ')}: {'yes' if v else 'no'}" for k, v in data["properties"].items())
-    drawn = VECTOR_DEPICTIONS.get(name)
+    drawn = _line_label(name) if not data["elementwise"] else None
     measured_rows = _rows((label, esc(value)) for label, value in properties.summary_lines(data["measured"], cost))
     prev_name, next_name = neighbours
     nav = " | ".join(
@@ -430,11 +357,9 @@ def _view(x_range, props, widest=12.0):
 
 
 def _index_row(name, data, acc, cost):
-    from tf_activations import properties
-
     p = data["measured"]
     esc = html.escape
-    num = properties._num
+    num = properties.num
     onset = _onset(p)
     cells = [
         _cell(f'<a href="{name}.html">{esc(name)}</a>'),
@@ -444,10 +369,10 @@ def _index_row(name, data, acc, cost):
         _cell(num(p["var"]), p["var"], True),
         _cell(num(p["slope_at_0"]), p["slope_at_0"], True),
         _cell(num(p["max_slope"]), p["max_slope"], True),
-        _cell(esc(properties._region(p["saturation"], limit=2)) if p["saturation"] else "never",
+        _cell(esc(properties.region(p["saturation"], limit=2)) if p["saturation"] else "never",
               "Infinity" if onset == math.inf else onset),
-        _cell(properties._pct(p["dead_mass"]), p["dead_mass"], True),
-        _cell(properties._pct(p["sparsity"]), p["sparsity"], True),
+        _cell(properties.pct(p["dead_mass"]), p["dead_mass"], True),
+        _cell(properties.pct(p["sparsity"]), p["sparsity"], True),
         _cell("yes" if p["monotonic"] else "no"),
         _cell("yes" if not p["jumps"] else "no"),
         _cell("not measured" if cost is None else f"{cost:.2g}x", "Infinity" if cost is None else cost, True),
@@ -470,7 +395,7 @@ def _index(rows, n, x_range, cost_meta):
 <p>One page per activation (click a name): formula, derivative, parameters, when to use it, its advantages
 and disadvantages with the numbers behind them, the measured properties, accuracy and speed. Click a column
 heading to sort. Numbers are measured from each declaration in float64 at the default parameters: mean and
-variance of f(x) for x ~ N(0, 1); "saturates": where |f'| &lt; 1e-3 begins; "dead": the N(0, 1) mass where
+variance of f(x) for x ~ N(0, 1); "saturates": where |f'| &lt; {properties.SATURATED_TEXT} begins; "dead": the N(0, 1) mass where
 f' = 0; "zeros": the N(0, 1) mass where f(x) = 0. Plots: solid f(x), dashed f'(x) over x in
 [{x_range[0]:g}, {x_range[1]:g}] (wider, up to |x| = 12, where that shows saturation begin); shaded: saturated,
 hatched: dead. Vector functions are drawn and measured
@@ -496,8 +421,6 @@ def render_gallery(out, names=None, x_range=(-6, 6), dpi=80, cost=False):
     against relu and stores it in ``out/cost.json``; without it, the speed
     shown is that file's, if an earlier run wrote one, else "not measured".
     """
-    from tf_activations import _registry, properties
-
     os.makedirs(out, exist_ok=True)
     names = list(_registry.available() if names is None else [_registry.canonical(n) for n in names])
     order = {family: i for i, (family, _) in enumerate(FAMILIES)}
@@ -508,7 +431,7 @@ def render_gallery(out, names=None, x_range=(-6, 6), dpi=80, cost=False):
     costs = (cost_meta or {}).get("ratios", {})
     rows = []
     for i, name in enumerate(names):
-        data = _registry.info(name, measured=True, cost=costs.get(name))
+        data = properties.info(name, measured=True, cost=costs.get(name))
         acc = {**properties.accuracy(name), "elementwise": data["elementwise"]}
         x = np.linspace(*_view(x_range, data["measured"]), 601)
         _gallery_png(name, os.path.join(out, f"{name}.png"), x, data["measured"], dpi)

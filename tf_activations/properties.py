@@ -4,16 +4,16 @@ A sentence such as "sigmoid is not zero-centred" teaches nothing a learner can
 check; with its number ("mean output 0.5 for standard normal input") it does.
 Numbers typed by hand drift when a function changes, so every number here is
 computed from the declaration: its forward and closed-form derivative, run in
-float64 and exact mode at the default parameters. Vector functions are measured
-along the line their plot shows (``plotting.VECTOR_DEPICTIONS``) for slopes and
-regions, and on rows of standard normal inputs for the output statistics.
+float64 and exact mode at the default parameters. Functions of an axis are measured
+along the line their declaration gives (``Activation.line``, which plots draw too) for
+slopes and regions, and on rows of standard normal inputs for the output statistics.
 
 Nothing runs at import. :func:`measure` is cached per name (about 0.1 s each);
 :func:`measure_cost` times fwd+bwd against relu and runs only when asked
 (``info NAME --cost``, ``gallery --cost``), since timings belong to a machine.
 
-Imports point one way: this module reads the registry and the plotting curve;
-the catalog never imports it.
+Imports point one way: this module reads the registry; plotting and the gallery read
+this module; the registry and the catalog never import it.
 """
 
 from __future__ import annotations
@@ -23,21 +23,28 @@ import functools
 import json
 import math
 import os
+import platform
 import string
 import time
 
 import numpy as np
+import tensorflow as tf
 
-SATURATION_SLOPE = 1e-3  # |f'| below this counts as saturated ("vanishing")
+from tf_activations import _registry
+from tf_activations._mode import exact
+
+from tf_activations._spec import SATURATED_BELOW
+
 WINDOW = 50.0  # regions are searched on [-WINDOW, WINDOW]; one reaching the edge is unbounded
 STEP = 1e-3
 SMOOTH_WINDOW = 8.0  # every default kink lies within; beyond it f' of these functions is tame
 FAR = np.array([1e2, 1e3, 1e4, 1e6])  # where boundedness is judged
 BOUND = 1e3  # |f| staying below this out to |x| = 1e6 counts as bounded
 UNDERFLOW = 30.0  # f' or f rounding to exactly 0 only beyond |x| = 30 is float64 underflow, not a dead region
-MIN_SATURATION = 0.5  # shorter stretches of |f'| < 1e-3 are where f' crosses 0 (a minimum), not saturation
+MIN_SATURATION = 0.5  # shorter stretches of saturation (|f'| < SATURATED_BELOW) are where f' crosses 0 (a minimum), not saturation
 ROWS, ROW_SIZE = 4096, 8  # vector functions: rows of N(0, 1) inputs
 COST_FILE = "cost.json"
+SATURATED_TEXT = f"{SATURATED_BELOW:.0e}".replace("e-0", "e-")  # "1e-3", as the tutorials write it
 
 
 def _grid():
@@ -45,12 +52,41 @@ def _grid():
     return np.arange(-int(WINDOW / STEP), int(WINDOW / STEP) + 1) / (1.0 / STEP)
 
 
+def curve(name, x, **params):
+    """``(y, dy, label)``: the function and its derivative along ``x`` (1-D), as drawn and measured.
+
+    Elementwise functions: f and its closed-form derivative (autodiff for one declared
+    without). Functions of an axis: component 0 of f along their declared
+    :class:`~tf_activations._spec.Line`, and its d/dx, labelled by the line.
+    """
+    spec = _registry.SPECS[_registry.canonical(name)]
+    fn = _registry.FUNCTIONS[spec.name]
+    xt = tf.constant(np.asarray(x, dtype=np.float64).reshape(-1))
+    if not spec.axis_op:
+        y = fn(xt, **params)
+        try:
+            dy = _registry.derivative(spec.name, xt, **params)
+        except ValueError:
+            dy = _autodiff(lambda t: fn(t, **params), xt)
+        return np.asarray(y, np.float64), np.asarray(dy, np.float64), spec.name
+    params = {**spec.line.params, **params}
+
+    def along(t):
+        return fn(spec.line.inputs(t), **params)[..., 0]
+
+    return np.asarray(along(xt), np.float64), np.asarray(_autodiff(along, xt), np.float64), spec.line.label
+
+
+def _autodiff(fn, x):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = fn(x)
+    return tape.gradient(y, x)
+
+
 def _evaluate(name, x):
     """(f, f') along x in float64 and exact mode: the declaration's own formulas."""
-    import tf_activations
-    from tf_activations.plotting import curve
-
-    with tf_activations.exact():
+    with exact():
         y, dy, _ = curve(name, np.asarray(x, np.float64))
     return y, dy
 
@@ -110,13 +146,8 @@ def _moments(name):
 
 def _row_stats(name):
     """Vector functions: mean, variance and fraction of exact zeros of f on rows of N(0, 1)."""
-    import tensorflow as tf
-
-    import tf_activations
-    from tf_activations import _registry
-
     rows = np.random.default_rng(0).standard_normal((ROWS, ROW_SIZE))
-    with tf_activations.exact():
+    with exact():
         y = np.asarray(_registry.FUNCTIONS[name](tf.constant(rows)), np.float64)
     return float(y.mean()), float(y.var()), float(np.mean(y == 0.0))
 
@@ -162,21 +193,17 @@ def measure(name) -> dict:
 
     Intervals are (low, high) pairs, +-inf where they reach the edge of the search
     window; a fresh copy each call, so a caller may change it."""
-    from tf_activations import _registry
-
     return copy.deepcopy(_measure(_registry.canonical(name)))
 
 
 @functools.lru_cache(maxsize=None)
 def _measure(name) -> dict:
-    from tf_activations import _registry
-
     elementwise = _registry.info(name)["elementwise"]
     x = _grid()
     y, dy = _evaluate(name, x)
     ady = np.abs(dy)
     zero = int(np.flatnonzero(x == 0.0)[0])
-    flat = _intervals(name, x, y, dy, lambda f, d: np.abs(d) < SATURATION_SLOPE)
+    flat = _intervals(name, x, y, dy, lambda f, d: np.abs(d) < SATURATED_BELOW)
     saturated = [(lo, hi) for lo, hi in flat if hi - lo >= MIN_SATURATION]
     dead = _structural(_intervals(name, x, y, dy, lambda f, d: d == 0.0))
     if elementwise:
@@ -221,14 +248,12 @@ def _measure(name) -> dict:
 
 def _line_label(name):
     """How a vector function is measured and drawn as a function of one x."""
-    from tf_activations.plotting import VECTOR_DEPICTIONS
-
-    return VECTOR_DEPICTIONS.get(name, f"{name}([x, 0])[0]")
+    return _registry.SPECS[name].line.label
 
 
 # ---- formatting: the numbers as a sentence cites them --------------------------------------
 
-def _num(v, digits=3):
+def num(v, digits=3):
     if v is None:
         return "n/a"
     if math.isinf(v):
@@ -238,13 +263,13 @@ def _num(v, digits=3):
     return f"{v:.{digits}g}"
 
 
-def _pct(p):
+def pct(p):
     if p == 0:
         return "0%"
     return f"{100 * p:.3g}%" if p >= 1e-5 else f"{100 * p:.1e}%"
 
 
-def _region(intervals, limit=3):
+def region(intervals, limit=3):
     """'x < -6.91 and x > 6.91', '-0.5 < x < 0.5'; 'none' when empty; long lists shortened."""
     if not intervals:
         return "no interval"
@@ -253,60 +278,61 @@ def _region(intervals, limit=3):
         if math.isinf(lo) and math.isinf(hi):
             parts.append("every x")
         elif math.isinf(lo):
-            parts.append(f"x < {_num(hi)}")
+            parts.append(f"x < {num(hi)}")
         elif math.isinf(hi):
-            parts.append(f"x > {_num(lo)}")
+            parts.append(f"x > {num(lo)}")
         else:
-            parts.append(f"{_num(lo)} < x < {_num(hi)}")
+            parts.append(f"{num(lo)} < x < {num(hi)}")
     more = f" and {len(intervals) - limit} more intervals" if len(intervals) > limit else ""
     return " and ".join(parts) + more
 
 
-def _points(xs, limit=3):
+def points(xs, limit=3):
     if not xs:
         return "none"
-    shown = ", ".join(_num(v) for v in xs[:limit])
+    shown = ", ".join(num(v) for v in xs[:limit])
     return f"x = {shown}" + (f", ... ({len(xs)} points on [-{WINDOW:g}, {WINDOW:g}])" if len(xs) > limit else "")
 
 
 def _smoothness(p):
     if not p["jumps"]:
         return f"f' has no jump on [-{SMOOTH_WINDOW:g}, {SMOOTH_WINDOW:g}]"
-    shown = ", ".join(f"by {_num(size, 3)} at x = {_num(at)}" for at, size in p["jumps"][:3])
+    shown = ", ".join(f"by {num(size, 3)} at x = {num(at)}" for at, size in p["jumps"][:3])
     return f"f' jumps {shown}"
 
 
 def _monotonicity(p):
     if p["monotonic"]:
         return f"non-decreasing on [-{WINDOW:g}, {WINDOW:g}]"
-    return f"falls to its minimum {_num(p['output_min'])} at x = {_num(p['output_min_at'])}, then rises"
+    return f"falls to its minimum {num(p['output_min'])} at x = {num(p['output_min_at'])}, then rises"
 
 
 def _range(p):
-    lo = f"[{_num(p['output_min'])}" if p["bounded_below"] else "(-inf"
-    hi = f"{_num(p['output_max'])}]" if p["bounded_above"] else "inf)"
+    lo = f"[{num(p['output_min'])}" if p["bounded_below"] else "(-inf"
+    hi = f"{num(p['output_max'])}]" if p["bounded_above"] else "inf)"
     return f"{lo}, {hi}"
 
 
 def placeholders(p, cost=None) -> dict:
     """Every name a claim's text may cite, as text."""
     return {
-        "mean": _num(p["mean"]),
-        "var": _num(p["var"]),
-        "slope0": _num(p["slope_at_0"]),
-        "max_slope": _num(p["max_slope"]),
-        "max_slope_at": _num(p["max_slope_at"]),
-        "min_slope": _num(p["min_slope"]),
-        "tail_slope": _num(p["tail_slope_pos"]),
-        "saturation": _region(p["saturation"]),
-        "saturation_mass": _pct(p["saturation_mass"]),
-        "dead": _region(p["dead"]),
-        "dead_mass": _pct(p["dead_mass"]),
-        "sparsity": _pct(p["sparsity"]),
+        "mean": num(p["mean"]),
+        "var": num(p["var"]),
+        "slope0": num(p["slope_at_0"]),
+        "max_slope": num(p["max_slope"]),
+        "max_slope_at": num(p["max_slope_at"]),
+        "min_slope": num(p["min_slope"]),
+        "tail_slope": num(p["tail_slope_pos"]),
+        "saturated_below": SATURATED_TEXT,
+        "saturation": region(p["saturation"]),
+        "saturation_mass": pct(p["saturation_mass"]),
+        "dead": region(p["dead"]),
+        "dead_mass": pct(p["dead_mass"]),
+        "sparsity": pct(p["sparsity"]),
         "range": _range(p),
-        "output_min": _num(p["output_min"]),
+        "output_min": num(p["output_min"]),
         "smoothness": _smoothness(p),
-        "flat_points": _points(p["flat_points"]),
+        "flat_points": points(p["flat_points"]),
         "monotonicity": _monotonicity(p),
         "cost": "not measured (add --cost)" if cost is None else f"{cost:.2g}x relu's",
     }
@@ -334,8 +360,8 @@ def _ignore_cost(check):
 CLAIM_KINDS = {
     "saturates": (_ignore_cost(_unbounded_saturation), ("saturation", "saturation_mass")),
     "unsaturated_above": (_ignore_cost(lambda p: not any(math.isinf(hi) for _, hi in p["saturation"])
-                                       and abs(p["tail_slope_pos"]) >= SATURATION_SLOPE), ("tail_slope",)),
-    "flat_at_zero": (_ignore_cost(lambda p: abs(p["slope_at_0"]) < SATURATION_SLOPE), ("slope0", "saturation")),
+                                       and abs(p["tail_slope_pos"]) >= SATURATED_BELOW), ("tail_slope",)),
+    "flat_at_zero": (_ignore_cost(lambda p: abs(p["slope_at_0"]) < SATURATED_BELOW), ("slope0", "saturation")),
     "zero_centred": (_ignore_cost(lambda p: abs(p["mean"]) < 0.05), ("mean",)),
     "not_zero_centred": (_ignore_cost(lambda p: abs(p["mean"]) >= 0.05), ("mean",)),
     "self_normalising": (_ignore_cost(lambda p: abs(p["mean"]) < 0.01 and abs(p["var"] - 1.0) < 0.01),
@@ -386,8 +412,6 @@ def render(claim, props, cost=None) -> str:
 
 def teaching(name, cost=None) -> dict:
     """use_when, advantages and disadvantages of ``name`` with their numbers, and the numbers."""
-    from tf_activations import _registry
-
     spec = _registry.SPECS[_registry.canonical(name)]
     props = measure(spec.name)
     return {
@@ -408,8 +432,8 @@ def summary_lines(props, cost=None):
         ("mean, var", f"{ph['mean']}, {ph['var']} of f(x) for x ~ N(0, 1)"
                       + ("" if props["elementwise"] else f" ({props['moments_from']})")),
         ("slope", f"f'(0) = {ph['slope0']}; largest |f'| = {ph['max_slope']} at x = {ph['max_slope_at']}{on}"),
-        ("saturation", (f"|f'| < {SATURATION_SLOPE:g} for {ph['saturation']} ({ph['saturation_mass']} of N(0, 1) inputs)"
-                        if props["saturation"] else f"none (|f'| < {SATURATION_SLOPE:g} on no stretch of length "
+        ("saturation", (f"|f'| < {SATURATED_TEXT} for {ph['saturation']} ({ph['saturation_mass']} of N(0, 1) inputs)"
+                        if props["saturation"] else f"none (|f'| < {SATURATED_TEXT} on no stretch of length "
                                                     f">= {MIN_SATURATION:g})")
                        + (f"; |f'| touches 0 at {ph['flat_points']}" if props["flat_points"] else "")),
         ("dead region", (f"f' = 0 for {ph['dead']} ({ph['dead_mass']} of N(0, 1) inputs)" if props["dead"]
@@ -432,10 +456,6 @@ def measure_cost(names, shape=(1024, 1024), repeats=15) -> dict:
     that speeds up or slows down during the run (another job, turbo) shifts all
     of them alike; ratios are of medians, and relu's is 1 by construction.
     Never called by an import or a test assertion."""
-    import tensorflow as tf
-
-    from tf_activations import _registry
-
     x = tf.random.stateless_normal(shape, seed=(0, 0))
 
     def compiled(fn):
@@ -463,10 +483,6 @@ def measure_cost(names, shape=(1024, 1024), repeats=15) -> dict:
 
 def write_cost(folder, ratios):
     """Writes the ratios to ``folder/cost.json`` (merged with what is there), with the machine."""
-    import platform
-
-    import tensorflow as tf
-
     path = os.path.join(folder, COST_FILE)
     data = load_cost_file(path) or {"ratios": {}}
     data["ratios"].update(ratios)
@@ -495,21 +511,16 @@ def accuracy(name) -> dict:
 
     Elementwise functions on 8001 points of [-20, 20]; vector functions on rows of
     3 * N(0, 1). Errors count where the float64 result is a normal float32."""
-    import tensorflow as tf
-
-    import tf_activations
-    from tf_activations import _registry
-
     fn = _registry.FUNCTIONS[_registry.canonical(name)]
     if _registry.info(name)["elementwise"]:
         x32 = np.linspace(-20, 20, 8001).astype(np.float32)
     else:
         x32 = (3 * np.random.default_rng(1).standard_normal((512, ROW_SIZE))).astype(np.float32)
-    with tf_activations.exact():
+    with exact():
         ref = np.asarray(fn(tf.constant(x32.astype(np.float64))), np.float64)
     out = {}
     for mode in ("default", "exact"):
-        with tf_activations.exact(mode == "exact"):
+        with exact(mode == "exact"):
             y = np.asarray(fn(tf.constant(x32)), np.float64)
         rounded = ref.astype(np.float32)
         ok = np.isfinite(rounded) & (np.abs(rounded) >= np.finfo(np.float32).tiny)
@@ -517,3 +528,18 @@ def accuracy(name) -> dict:
         out[mode] = float(np.max(np.abs(y[ok] - ref[ok]) / ulp)) if ok.any() else 0.0
     return out
 
+
+
+def info(name, measured=False, cost=None) -> dict:
+    """Formula, derivative, range, paper, parameters, properties and teaching text of ``name``.
+
+    The advantages and disadvantages come as ``{"kind", "text"}`` with ``{placeholders}``
+    for their numbers. ``measured=True`` fills them in and adds ``"measured"``, the numbers
+    themselves (:func:`measure`: float64, default parameters, about 0.05 s the first time
+    per name); each claim then also says whether it ``"holds"``. ``cost`` is fwd+bwd time
+    relative to relu, if measured (:func:`measure_cost`).
+    """
+    data = _registry.info(name)
+    if measured:
+        data.update(teaching(data["name"], cost=cost))
+    return data

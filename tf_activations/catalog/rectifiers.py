@@ -372,6 +372,7 @@ ACTIVATIONS = [
             C.KINKED,
             C.NOT_ZERO_CENTRED,
         ),
+        saved_under_package=True,
     ),
     Activation(
         name="clip",
@@ -511,10 +512,9 @@ def _rrelu(x, lower, upper, training, seed):
     if not training:
         slope = _rrelu_slope(lower, upper)
         return _leaky_relu_kernel(x, slope) if x.dtype != tf.float64 else tf.where(x > 0.0, x, slope * x)
-    from tf_activations import prelu  # the op with a tensor slope and its gradient
-
-    slope = tf.random.uniform(tf.shape(x), lower, upper, dtype=x.dtype, seed=seed)
-    return prelu(x, tf.stop_gradient(slope))
+    # The slopes are drawn, not learned: TF's own gradient of the where is 1 or the slope.
+    slope = tf.stop_gradient(tf.random.uniform(tf.shape(x), lower, upper, dtype=x.dtype, seed=seed))
+    return tf.where(x > 0.0, x, slope * x)
 
 
 ACTIVATIONS.append(

@@ -138,7 +138,7 @@ ACTIVATIONS = [
         use_when="A tanh substitute whose tails flatten polynomially, not exponentially.",
         advantages=(
             C.ZERO_CENTRED,
-            claim("saturates", "Saturates only far out: |f'| < 1e-3 for {saturation}."),
+            claim("saturates", "Saturates only far out: |f'| < {saturated_below} for {saturation}."),
             C.SMOOTH,
         ),
         disadvantages=(

@@ -103,7 +103,7 @@ ACTIVATIONS = [
             C.ZERO_CENTRED,
         ),
         disadvantages=(
-            claim("flat_at_zero", "Flat at the origin: f'(0) = {slope0}; |f'| < 1e-3 around {flat_points}."),
+            claim("flat_at_zero", "Flat at the origin: f'(0) = {slope0}; |f'| < {saturated_below} around {flat_points}."),
             C.EXP_COST,
         ),
         aliases=("tanhshrink",),

@@ -2,12 +2,24 @@
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param, claim
+from tf_activations._spec import Activation, Line, Param, claim
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
 _AXIS = Param("axis", -1, "The axis the function works along.", kind="axis")
 _AXES = Param("axis", -1, "The axis (or tuple of axes) the function works along.", kind="axes")
+
+
+def _with_zero(x):
+    return tf.stack([x, tf.zeros_like(x)], axis=-1)
+
+
+def _tied(x):
+    return tf.stack([x, x], axis=-1)
+
+
+def _mirrored(x):
+    return tf.stack([x, -x], axis=-1)
 
 
 def _exp_shifted(x, axis):
@@ -213,10 +225,11 @@ ACTIVATIONS = [
             C.SMOOTH,
         ),
         disadvantages=(
-            claim("saturates", "Saturates when one logit dominates: the Jacobian diagonal is below 1e-3 for {saturation}."),
+            claim("saturates", "Saturates when one logit dominates: the Jacobian diagonal is below {saturated_below} for {saturation}."),
             claim("dense", "Never exactly 0 ({sparsity} zeros): every class keeps some probability."),
             C.EXP_COST,
         ),
+        line=Line("softmax([x, 0])[0]", _with_zero),
     ),
     Activation(
         name="log_softmax",
@@ -245,6 +258,7 @@ ACTIVATIONS = [
             claim("not_zero_centred", "Mean output {mean} on rows of 8 N(0, 1) inputs."),
             C.EXP_COST,
         ),
+        line=Line("log_softmax([x, 0])[0]", _with_zero),
     ),
     Activation(
         name="sparsemax",
@@ -276,6 +290,8 @@ ACTIVATIONS = [
             C.DEAD_REGION,
             C.KINKED,
         ),
+        line=Line("sparsemax([x, 0])[0]", _with_zero),
+        saved_under_package=True,
     ),
     Activation(
         name="glu",
@@ -301,6 +317,7 @@ ACTIVATIONS = [
             C.NON_MONOTONIC,
             claim("note", "Halves the axis: the layer before needs twice the units."),
         ),
+        line=Line("glu([x, x]) = x * sigmoid(x)", _tied),
     ),
     Activation(
         name="maxout",
@@ -329,5 +346,6 @@ ACTIVATIONS = [
             C.KINKED,
             claim("note", "k pieces need k times the units in the layer before."),
         ),
+        line=Line("maxout([x, -x]) = |x|", _mirrored, {"num_units": 1}),
     ),
 ]

@@ -37,10 +37,12 @@ import contextlib
 import dataclasses
 import functools
 import threading
+import warnings
 
 import tensorflow as tf
 
 from tf_activations import _env, _mode
+from tf_activations.native import builder
 
 try:  # which tensors a tape records: TF's own answer (private, present since TF 2.0)
     from tensorflow.python.eager import record as _record
@@ -210,10 +212,6 @@ def load(path=None, reload=False):
             return None
         _lib_tried = True
         _lib = None
-        import warnings
-
-        from tf_activations.native import builder
-
         try:
             if path is None:
                 path = builder.library_candidate()

@@ -156,11 +156,6 @@ def compiler_command() -> list | None:
     return None
 
 
-def compiler() -> str | None:
-    cmd = compiler_command()
-    return cmd[0] if cmd else None
-
-
 def _compiler_env(tmpdir=None) -> dict:
     # a sanitizer runtime preloaded into this process must not leak into the compiler
     env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
