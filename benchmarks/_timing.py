@@ -108,6 +108,16 @@ def eager_both(fn, x, dy):
     return both
 
 
+def report_losses(ratios, peer, out, bar=1.0):
+    """One line naming every cell where ours / ``peer`` is above ``bar``: a ratio above 1 is a
+    loss, reported as one (``bar`` > 1 where a table's own noise is known to reach it).
+    ``ratios``: {label: ratio}."""
+    lost = [f"{label} {r:.2f}" for label, r in ratios.items() if r > bar]
+    limit = "1" if bar == 1.0 else f"{bar:g}"
+    print(f"losses to {peer} (ratio > {limit}): {len(lost)} of {len(ratios)}" + (f": {', '.join(lost)}" if lost else ""),
+          file=out)
+
+
 # ---- memory ---------------------------------------------------------------------------------
 
 def status_mib(key):

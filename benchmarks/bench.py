@@ -202,7 +202,7 @@ def plan(args):
             def kernel_tables(o, p, kn=kn, dtypes=dtypes):
                 if kernels.torch_available():
                     p.row("torch in its own process", kernels.torch_cost(sizes, kn, level))
-                torch = kernels.torch_times(sizes, kn, level)  # before TF's thread pools start working
+                torch = kernels.torch_times(sizes, kn, level)  # TF idle meanwhile: torch has the cores
                 for i, dtype in enumerate(dtypes):
                     if i or mode == SUMMARY:
                         print(file=o)

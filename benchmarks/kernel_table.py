@@ -226,15 +226,13 @@ def run(sizes, names, level="default", out=sys.stdout, dtype="float32", torch=No
 
 
 def _losses(rows, out):
-    """Names every row where the kernel is slower (fwd+bwd) than a peer: a ratio > 1 is a loss."""
+    """Every row where the kernel's fwd+bwd is slower than the fastest TF peer, or than torch."""
     for peer, against in (("the fastest of graph, xla and keras", _best_baseline),
                           ("torch", lambda res: res["torch"] and res["torch"][1])):
-        measured = [(name, log2, res["kernel"][1] / against(res)) for name, log2, res, _ in rows
-                    if res["kernel"] and against(res)]
-        lost = [f"{name} 2^{log2} {r:.2f}" for name, log2, r in measured if r > 1]
-        if measured:
-            print(f"losses to {peer}: {len(lost)} of {len(measured)} rows" + (f": {', '.join(lost)}" if lost else ""),
-                  file=out)
+        ratios = {f"{name} 2^{log2}": res["kernel"][1] / against(res) for name, log2, res, _ in rows
+                  if res["kernel"] and against(res)}
+        if ratios:
+            _timing.report_losses(ratios, peer, out)
 
 
 def memory_here(mode, act):

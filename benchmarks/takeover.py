@@ -163,6 +163,7 @@ def takeover(sizes, names, level="default", out=sys.stdout, progress=None):
         (name, log2, path), r = worst
         print(f"worst: {name} 2^{log2} {path} {r:.2f} "
               f"({sum(v > 1.05 for v in ratios.values())} of {len(ratios)} ratios above 1.05)", file=out)
+        _timing.report_losses({f"{n} 2^{s} {p}": v for (n, s, p), v in ratios.items()}, "Keras", out, bar=1.05)
     return ratios
 
 
@@ -196,4 +197,6 @@ def eager_overhead(names, sizes=EAGER_SIZES, level="default", out=sys.stdout, pr
             cells.append(f"{ratios[(name, log2, 'fwd')]:>8.2f}({us[('keras', 'fwd')]:>4.0f})"
                          f"{ratios[(name, log2, 'fb')]:>8.2f}")
         print(f"{name:<13}" + "".join(cells), file=out, flush=True)
+    if ratios:
+        _timing.report_losses({f"{n} 2^{s} {part}": v for (n, s, part), v in ratios.items()}, "Keras", out, bar=1.05)
     return ratios
