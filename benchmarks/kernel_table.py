@@ -85,12 +85,12 @@ def _torch_fn(name):
 
 def repeats(n, level):
     r = 40 if n <= 1 << 16 else 30 if n <= 1 << 20 else 7
-    return {"quick": max(3, r // 5), "default": max(3, r // 2), "full": r}[level]
+    return {"quick": max(3, r // 5), "default": r, "full": r}[level]
 
 
 def row_cost(log2, level):
     """A-priori seconds per row on this machine (traces and an XLA compile, then the calls)."""
-    return 2.0 + 10 * 2 * repeats(1 << log2, level) * (0.25 + (1 << log2) * 1.4e-6) / 1e3
+    return 0.9 + 10 * 2 * repeats(1 << log2, level) * (0.2 + (1 << log2) * 1e-6) / 1e3
 
 
 def torch_cost(sizes, names, level):
@@ -102,6 +102,9 @@ MEMORY_ROW_COST = 4 * 9.0  # four fresh processes, each importing TensorFlow and
 
 
 def _measure_torch(fn, n, reps):
+    """torch's (fwd, fwd+bwd) median ms. With as many threads as cores its OpenMP workers stall in
+    whole scheduler slices (8 ms here) whenever another process wants a core: run it on a quiet
+    machine, or set TFA_BENCH_TORCH_THREADS=1."""
     import torch
 
     torch.set_num_threads(int(os.environ.get("TFA_BENCH_TORCH_THREADS", os.cpu_count() or 1)))

@@ -61,11 +61,11 @@ PLAIN = {
 def repeats(n, level):
     """Round-robin rounds per size; ``level`` is quick (a smoke run), default or full."""
     r = 300 if n <= 1 << 16 else 150 if n <= 1 << 20 else 21
-    return {"quick": max(5, r // 10), "default": max(5, r // 4), "full": r}[level]
+    return {"quick": max(5, r // 10), "default": max(5, r // 2), "full": r}[level]
 
 
 def eager_repeats(level):
-    return {"quick": 20, "default": 60, "full": 200}[level]
+    return {"quick": 20, "default": 100, "full": 200}[level]
 
 
 # A-priori seconds per row on this 2-core machine, for the progress line's estimate: tracing and
@@ -73,11 +73,11 @@ def eager_repeats(level):
 def row_cost(name, log2, level):
     calls = 5 if name in PLAIN else 3  # most paths are Keras' own graph ("="): not timed
     per_call_ms = 0.3 + (1 << log2) * 4e-6
-    return 1.4 + calls * 2 * repeats(1 << log2, level) * per_call_ms / 1e3
+    return 1.0 + calls * 2 * repeats(1 << log2, level) * per_call_ms / 1e3
 
 
 def eager_row_cost(sizes, level):
-    return 0.3 + len(sizes) * 4 * 2 * eager_repeats(level) * 2.5e-4
+    return 0.3 + len(sizes) * 4 * 2 * eager_repeats(level) * 2.8e-4
 
 
 def _pair(name):
