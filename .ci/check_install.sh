@@ -27,6 +27,10 @@ for f in kernels/activation_ops.cc kernels/activations.h; do
     grep -q "/$f\$" "$work/sdist.txt" || { echo "check_install: $f missing from $sdist"; exit 1; }
     grep -q "tf_activations/native/$f" "$work/wheel.txt" || { echo "check_install: $f missing from $wheel"; exit 1; }
 done
+# measurements live in the repository's benchmarks/ (python benchmarks/bench.py), never in the package
+if grep -Eq "bench|benchmarks/" "$work/wheel.txt"; then
+    echo "check_install: benchmark code in $wheel:"; grep -E "bench|benchmarks/" "$work/wheel.txt"; exit 1
+fi
 
 # TensorFlow only through extras: installing next to tensorflow-cpu / tensorflow[and-cuda] adds none
 python - "$wheel" <<'PY'

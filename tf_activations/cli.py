@@ -1,5 +1,5 @@
 """``tf-activations`` (or ``python -m tf_activations``): list, info, plot, gallery, compare, status,
-build, bench.
+build.
 
 Names are passed the same way everywhere: ``--names a,b`` (repeatable, comma- or
 space-separated); ``info NAME``, ``plot NAMES`` and ``compare --activations`` are kept as
@@ -265,6 +265,17 @@ def cmd_status(args):
     return 0
 
 
+BENCH_MOVED = ("the benchmarks are not part of the installed package; from a clone of the repository "
+               "run: python benchmarks/bench.py")
+
+
+def cmd_bench(args):
+    """``bench`` moved to the repository's benchmarks/ (the package carries no timing code):
+    one line saying where, with the user's own options carried over."""
+    rest = " ".join(args.rest)
+    raise UsageError(f"{BENCH_MOVED}{' ' + rest if rest else ''} (--help lists every mode)")
+
+
 def _native(which):
     def run(args):
         from tf_activations.native import cli as native_cli
@@ -375,11 +386,12 @@ def make_parser():
     p.add_argument("--json", action="store_true", help="print it as JSON (tf_activations.status().to_dict())")
     p.set_defaults(func=cmd_status)
 
-    for which, text in (("build", "build the fused C++ kernels into the cache (see `build --help`)"),
-                        ("bench", "benchmark the kernels against the pure-TF ops (see `bench --help`)")):
+    for which, text, func in (
+            ("build", "build the fused C++ kernels into the cache (see `build --help`)", _native("build")),
+            ("bench", "moved: run `python benchmarks/bench.py` from a clone of the repository", cmd_bench)):
         p = sub.add_parser(which, help=text, add_help=False)
         p.add_argument("rest", nargs=argparse.REMAINDER, help="the options of the command")
-        p.set_defaults(func=_native(which))
+        p.set_defaults(func=func)
     return parser
 
 
@@ -404,10 +416,12 @@ def _quiet_broken_pipe() -> int:
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     try:
-        if argv and argv[0] in ("build", "bench"):
+        if argv and argv[0] == "build":
             # everything after the command belongs to the native CLI (argparse's REMAINDER
             # would reject a first argument that starts with "-")
-            code = _native(argv[0])(argparse.Namespace(rest=argv[1:]))
+            code = _native("build")(argparse.Namespace(rest=argv[1:]))
+        elif argv and argv[0] == "bench":
+            code = cmd_bench(argparse.Namespace(rest=argv[1:]))
         else:
             args = make_parser().parse_args(argv)
             if args.command == "compare" and not args.names:

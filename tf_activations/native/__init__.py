@@ -66,12 +66,12 @@ class Kernel:
     saved: bool = False         # in a training graph, save f'(x) in the forward pass (TfaForwardSaved)
 
 
-# Measured on this project's 2-core machine with `python -m tf_activations bench`
+# Measured on this project's 2-core machine with `python benchmarks/bench.py --kernels`
 # (fwd+bwd, y and dx returned). default=True: the kernel beats Keras' own function
 # (names Keras lacks: the float32 composite) at 2^16, 2^20 and 2^24 elements, eager
 # and in tf.function, in float32 and the half types. sigmoid, tanh, elu, selu and
 # softplus lose to TF's fused ops; gelu's tanh form loses at 2^16 or 2^20.
-# exact=True: max float32 error within 1 ulp on `benchmarks/accuracy.py --dense`;
+# exact=True: max float32 error within 1 ulp on `benchmarks/bench.py --accuracy --dense`;
 # sigmoid, tanh, silu/swish and selu use float math (1.2-3.0 ulp). gelu (both forms)
 # is within 1 ulp on that sweep but its float32 derivative flushes to 0 where it is
 # still a normal float (x in -13.34..-13.15, tanh form -10.24..-10.0;
@@ -85,7 +85,7 @@ class Kernel:
 # Activation name -> kernel(s). A kernel runs only where the alternative is the
 # tf.custom_gradient composite in eager or graph mode (under XLA the composite
 # always runs), and each one here beats that composite at 2^20 and 2^24
-# elements (`python -m tf_activations bench`). Removing a line sends that
+# elements (`python benchmarks/bench.py --kernels`). Removing a line sends that
 # activation back to the pure-TF path.
 _KERNELS = {
     "sigmoid": Kernel("sigmoid", "sigmoid"),

@@ -1,4 +1,4 @@
-"""``tf-activations build`` / ``bench`` entry points (also ``python -m tf_activations.native``)."""
+"""``tf-activations build`` (also ``python -m tf_activations.native build``)."""
 
 from __future__ import annotations
 
@@ -42,16 +42,10 @@ def build_main(argv=None) -> int:
     return 0
 
 
-def bench_main(argv=None) -> int:
-    from tf_activations.native import bench
-
-    return bench.main(argv)
-
-
 def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    commands = {"build": build_main, "bench": bench_main}
+    commands = {"build": build_main}
     if not argv or argv[0] not in commands:
-        print("usage: python -m tf_activations.native {build,bench} [options]", file=sys.stderr)
+        print("usage: python -m tf_activations.native build [options]", file=sys.stderr)
         return 2
     return commands[argv[0]](argv[1:])
