@@ -11,8 +11,8 @@ through their input space, and labelled so:
 
 * softmax, log_softmax, sparsemax: component 0 of f([x, 0]) (softmax([x, 0])[0]
   is sigmoid(x)); the derivative drawn is the Jacobian diagonal d y_0 / d x_0.
-* glu: glu([x, x]) = x * sigmoid(x) (both halves tied; the derivative is the
-  total derivative d/dx).
+* glu, swiglu, geglu, reglu: f([x, x]) = x * gate(x) (both halves tied; the derivative
+  is the total derivative d/dx).
 * maxout: maxout([x, -x], num_units=1) = |x|, the simplest convex piece a
   maxout unit of two pieces learns.
 """
@@ -48,9 +48,17 @@ VECTOR_DEPICTIONS = {
     "softmax": "softmax([x, 0])[0]",
     "log_softmax": "log_softmax([x, 0])[0]",
     "sparsemax": "sparsemax([x, 0])[0]",
+    "softmin": "softmin([x, 0])[0]",
     "glu": "glu([x, x]) = x * sigmoid(x)",
+    "swiglu": "swiglu([x, x]) = x * silu(x)",
+    "geglu": "geglu([x, x]) = x * gelu(x)",
+    "reglu": "reglu([x, x]) = x * relu(x)",
     "maxout": "maxout([x, -x]) = |x|",
 }
+
+
+# The gated units: both halves set to x, so the value is gated by its own copy.
+_TIED_HALVES = ("glu", "swiglu", "geglu", "reglu")
 
 
 def _matplotlib():
@@ -104,11 +112,11 @@ def curve(name, x, **params):
             dy = _autodiff(lambda t: fn(t, **params), xt)
         return np.asarray(y, np.float64), np.asarray(dy, np.float64), canonical
     zero = tf.zeros_like(xt)
-    if canonical in ("softmax", "log_softmax", "sparsemax"):
+    if canonical in ("softmax", "log_softmax", "softmin", "sparsemax"):
         pair = tf.stack([xt, zero], axis=-1)
         y = fn(pair, **params)[:, 0]
         dy = _registry.derivative(canonical, pair, **params)[:, 0]
-    elif canonical == "glu":
+    elif canonical in _TIED_HALVES:
         def line(t):
             return fn(tf.stack([t, t], axis=-1), **params)[:, 0]
         y, dy = line(xt), _autodiff(line, xt)
@@ -474,7 +482,8 @@ variance of f(x) for x ~ N(0, 1); "saturates": where |f'| &lt; 1e-3 begins; "dea
 f' = 0; "zeros": the N(0, 1) mass where f(x) = 0. Plots: solid f(x), dashed f'(x) over x in
 [{x_range[0]:g}, {x_range[1]:g}] (wider, up to |x| = 12, where that shows saturation begin); shaded: saturated,
 hatched: dead. Vector functions are drawn and measured
-along a line through their input (softmax, log_softmax, sparsemax: component 0 of f([x, 0]); glu: glu([x, x]);
+along a line through their input (softmax, log_softmax, softmin, sparsemax: component 0 of f([x, 0]); glu,
+swiglu, geglu, reglu: f([x, x]);
 maxout: maxout([x, -x])), their mean, variance and zeros on rows of 8 N(0, 1) inputs.
 {speed}; max ulp f32: the largest float32 error of the default mode against the float64 result.</p>
 <table>
