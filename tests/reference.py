@@ -71,6 +71,7 @@ ELEMENTWISE = {
     "sparse_sigmoid": (lambda x: _clip((x + 1) / 2, 0, 1), lambda x: _piece(-1 < x < 1, mp.mpf(1) / 2, 0)),
     "relu": (lambda x: max(x, 0), lambda x: _piece(x > 0, 1, 0)),
     "relu6": (lambda x: _clip(x, 0, 6), lambda x: _piece(0 < x < 6, 1, 0)),
+    "squared_relu": (lambda x: max(x, 0) ** 2, lambda x: 2 * max(x, 0)),
     "leaky_relu": (lambda x: _piece(x > 0, x, mp.mpf("0.2") * x), lambda x: _piece(x > 0, 1, mp.mpf("0.2"))),
     "prelu": (lambda x: _piece(x > 0, x, x / 4), lambda x: _piece(x > 0, 1, mp.mpf(1) / 4)),
     "rrelu": (lambda x: _piece(x > 0, x, RRELU_SLOPE * x), lambda x: _piece(x > 0, 1, RRELU_SLOPE)),
@@ -105,7 +106,56 @@ ELEMENTWISE = {
 # Second-order references need f''; these are the smooth ones, by mpmath's
 # numerical differentiation of the closed-form f' above (high precision).
 SMOOTH = ["sigmoid", "tanh", "softsign", "log_sigmoid", "softplus", "squareplus", "swish", "silu",
-          "mish", "gelu", "gelu_tanh", "lisht", "snake", "tanh_shrink", "exponential", "celu", "elu", "selu"]
+          "mish", "gelu", "gelu_tanh", "lisht", "snake", "tanh_shrink", "exponential", "celu", "elu", "selu",
+          "squared_relu"]  # squared_relu: C1, and C2 off 0, where the second-order grid never lands
+
+
+# The gated units y = a * g(b) on the halves [a, b] of an axis (Shazeer 2020): the gate g with
+# its first and second derivatives in closed form, by name and parameters. From these,
+# dy/da = g(b), dy/db = a g'(b), and the Hessian of <dy, y> in (a, b) is [[0, dy g'], [dy g', dy a g'']].
+def _swish_gate(beta=1):
+    beta = mp.mpf(beta)
+
+    def parts(b):
+        s = _sig(beta * b)
+        slope = s * (1 - s)
+        return b * s, s + beta * b * slope, beta * slope * (2 + beta * b * (1 - 2 * s))
+    return parts
+
+
+def _gelu_gate(approximate=False):
+    if not approximate:
+        return lambda b: (b * _phi(b), _phi(b) + b * _pdf(b), _pdf(b) * (2 - b * b))
+    c, k = mp.sqrt(2 / mp.pi), mp.mpf("0.044715")
+
+    def parts(b):
+        # 0.5 (1 + tanh(u)) = sigmoid(2u)
+        u, du, ddu = c * (b + k * b ** 3), c * (1 + 3 * k * b * b), 6 * c * k * b
+        t = _sig(2 * u)
+        dt = t * (1 - t)
+        return b * t, t + 2 * b * dt * du, 4 * dt * du + 2 * b * dt * (2 * (1 - 2 * t) * du * du + ddu)
+    return parts
+
+
+def _relu_gate():
+    return lambda b: (max(b, 0), mp.mpf(1 if b > 0 else 0), mp.mpf(0))
+
+
+GATES = {"swiglu": _swish_gate, "geglu": _gelu_gate, "reglu": _relu_gate}
+
+
+def gated(name, a, b, dy, va, vb, **params):
+    """y, (dy/da, dy/db) times dy, and the Hessian of <dy, y> times (va, vb), as float64
+    arrays, for float arrays a, b, dy, va, vb of one shape (the two halves, the upstream
+    gradient and the direction)."""
+    parts = GATES[name](**params)
+    out = np.empty((5,) + np.shape(a))
+    for i in np.ndindex(np.shape(a)):
+        av, bv, dv, pa, pb = (mp.mpf(float(np.asarray(t)[i])) for t in (a, b, dy, va, vb))
+        g, g1, g2 = parts(bv)
+        out[(slice(None),) + i] = [float(v) for v in (av * g, dv * g, dv * av * g1, dv * g1 * pb,
+                                                      dv * g1 * pa + dv * av * g2 * pb)]
+    return out
 
 
 def grid(extremes=True):

@@ -43,6 +43,13 @@ def _glu(z):
     return a * sp.expit(b)
 
 
+def _gated(gate):
+    def unit(z):
+        a, b = np.split(z, 2, axis=-1)
+        return a * gate(b)
+    return unit
+
+
 def _maxout(z, num_units=None):
     units = z.shape[-1] // 2 if num_units is None else num_units
     return z.reshape(z.shape[:-1] + (units, z.shape[-1] // units)).max(-1)
@@ -92,10 +99,15 @@ REF = {
     - np.log(np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True)),
     "sparsemax": _sparsemax,
     "glu": _glu,
+    "swiglu": _gated(lambda b: b * sp.expit(b)),
+    "geglu": _gated(lambda b: 0.5 * b * sp.erfc(-b / math.sqrt(2))),
+    "reglu": _gated(lambda b: np.maximum(b, 0)),
+    "softmin": lambda z: _softmax(-z),
+    "squared_relu": lambda z: np.maximum(z, 0) ** 2,
     "maxout": _maxout,
 }
 NAMES = ta.available()
-AXIS_OPS = {"softmax", "log_softmax", "sparsemax", "glu", "maxout"}
+AXIS_OPS = {"softmax", "log_softmax", "softmin", "sparsemax", "glu", "swiglu", "geglu", "reglu", "maxout"}
 ELEMENTWISE = [n for n in NAMES if n not in AXIS_OPS]
 F32 = dict(rtol=2e-6, atol=2e-6)
 
@@ -225,7 +237,8 @@ def test_xla_matches_eager(name):
     np.testing.assert_allclose(eager, REF[name](x.numpy().astype(np.float64)), **F32)
 
 
-@pytest.mark.parametrize("name", ["gelu", "mish", "swish", "snake", "softmax", "sparsemax", "glu", "celu"])
+@pytest.mark.parametrize("name", ["gelu", "mish", "swish", "snake", "softmax", "softmin", "sparsemax", "glu",
+                                  "swiglu", "geglu", "reglu", "celu", "squared_relu"])
 def test_xla_gradient_matches_eager(name):
     fn = ta.get(name)
     x = tf.constant(_data((4, 8), seed=6))
@@ -241,7 +254,7 @@ def test_xla_gradient_matches_eager(name):
                                rtol=1e-5, atol=1e-6)
 
 
-SHAPE_CHANGING = {"glu", "maxout"}
+SHAPE_CHANGING = {"glu", "swiglu", "geglu", "reglu", "maxout"}
 
 
 def _small_model(name_or_layer, units=8):
@@ -286,7 +299,8 @@ def test_fit_auto_jit_matches_eager_fit(case):
 
 
 MIXED = ["gelu", "mish", "swish", "lisht", "snake", "elu", "softplus", "tanh_shrink",
-         "softmax", "log_softmax", "sparsemax", "glu", "maxout", "sigmoid"]
+         "softmax", "log_softmax", "softmin", "sparsemax", "glu", "swiglu", "geglu", "reglu", "maxout", "sigmoid",
+         "squared_relu"]
 
 
 @pytest.mark.parametrize("name", MIXED)

@@ -83,7 +83,7 @@ def test_compute_output_shape_matches_the_call(name):
     layer = LAYERS[name]()
     x = tf.random.normal((2, 3, 6), seed=1)
     assert tuple(layer.compute_output_shape((2, 3, 6))) == tuple(layer(x).shape)
-    if _elementwise(name) or name in ("softmax", "log_softmax", "sparsemax"):
+    if _elementwise(name) or name in ("softmax", "log_softmax", "softmin", "sparsemax"):
         assert tuple(layer.compute_output_shape((None, 3, 6))) == (None, 3, 6)
 
 
@@ -91,6 +91,9 @@ def test_glu_and_maxout_output_shapes():
     assert L.GLU().compute_output_shape((None, 5, 8)) == (None, 5, 4)
     assert L.GLU(axis=1).compute_output_shape((None, 6, 3)) == (None, 3, 3)
     assert L.GLU().compute_output_shape((None, None)) == (None, None)
+    for gated in (L.SwiGLU(), L.GeGLU(approximate=True), L.ReGLU()):
+        assert gated.compute_output_shape((None, 5, 8)) == (None, 5, 4)
+    assert L.SwiGLU(axis=1, beta=2.0).compute_output_shape((None, 6, 3)) == (None, 3, 3)
     assert L.Maxout().compute_output_shape((None, 8)) == (None, 4)
     assert L.Maxout(num_units=2).compute_output_shape((None, 8)) == (None, 2)
     assert L.Maxout(num_units=3, axis=1).compute_output_shape((None, 9, 7)) == (None, 3, 7)
@@ -100,6 +103,9 @@ def test_glu_and_maxout_output_shapes():
 
 @pytest.mark.parametrize("layer, shape, match", [
     (L.GLU(), (None, 5), "even size"),
+    (L.SwiGLU(), (None, 5), "SwiGLU expects an even size"),
+    (L.GeGLU(axis=1), (None, 3, 4), "GeGLU expects an even size along axis 1"),
+    (L.ReGLU(), (None, 7), "ReGLU expects an even size"),
     (L.Maxout(num_units=3), (None, 8), "divide the size 8"),
     (L.Maxout(), (None, 1), "pairs up"),
     (L.GLU(axis=2), (None, 4), r"axis in \[-2, 2\)"),

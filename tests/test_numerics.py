@@ -211,11 +211,14 @@ def test_finite_input_gives_finite_output_and_gradient(name, implementation):
         x = x[:3]
     with np.errstate(over="ignore"):
         exact = np.array([float(ref.ELEMENTWISE[name][1](ref.mp.mpf(float(v)))) for v in x])
+        value = np.array([float(ref.ELEMENTWISE[name][0](ref.mp.mpf(float(v)))) for v in x])
     representable = np.abs(exact) < np.finfo(np.float32).max
+    # squared_relu(3e38) is 9e76: inf is the float32 answer there, as for exp(89)
+    value_representable = np.abs(value) < np.finfo(np.float32).max
 
     def finite(fn):
         y, g = value_and_grad(fn, x)
-        return np.isfinite(y), np.isfinite(g) | ~representable
+        return np.isfinite(y) | ~value_representable, np.isfinite(g) | ~representable
 
     y_ok, g_ok = finite(tf_activations.get(name))
     peer = keras_peer(name, implementation)
@@ -275,6 +278,13 @@ def test_half_precision_keeps_dtype_and_rounds_once(name, dtype, implementation)
         ("hard_shrink", {"threshold": 1.0}, lambda x: x if abs(x) > 1 else 0),
         ("soft_shrink", {"threshold": 1.0}, lambda x: x - 1 if x > 1 else (x + 1 if x < -1 else 0)),
         ("rrelu", {"lower": 0.1, "upper": 0.3}, lambda x: x if x > 0 else x / 5),
+        # PyTorch's definition: log1p(exp(beta x)) / beta, and x itself where beta x > threshold
+        ("softplus", {"beta": 2.0}, lambda x: ref.mp.log1p(ref.mp.exp(2 * x)) / 2),
+        ("softplus", {"beta": 0.25}, lambda x: 4 * ref.mp.log1p(ref.mp.exp(x / 4))),
+        ("softplus", {"beta": 1.0, "threshold": 20.0}, lambda x: x if x > 20 else ref.mp.log1p(ref.mp.exp(x))),
+        # betas that are powers of 2, so beta * x is exact in float32 (beta = 3: tests/test_gated.py)
+        ("softplus", {"beta": 4.0, "threshold": 5.0},
+         lambda x: x if 4 * x > 5 else ref.mp.log1p(ref.mp.exp(4 * x)) / 4),
     ],
 )
 def test_parameters(name, params, f, implementation):

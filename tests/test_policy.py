@@ -193,6 +193,23 @@ def test_kernels_follow_the_mode():
 
 
 @needs_kernels
+def test_softplus_kernel_only_for_beta_1_without_a_threshold():
+    """The softplus kernel computes log(1 + exp(x)): with another beta or a threshold the
+    composite runs (in exact mode, where the kernel is chosen), and Keras' function only
+    where our parameters are its own (the default mode)."""
+    x = tf.TensorSpec([1024], tf.float32)
+    with ta.exact():
+        assert _uses_kernel(ta.softplus, x)
+        assert _uses_kernel(lambda t: ta.softplus(t, beta=1.0, threshold=None), x)
+        assert not _uses_kernel(lambda t: ta.softplus(t, beta=2.0), x)
+        assert not _uses_kernel(lambda t: ta.softplus(t, threshold=20.0), x)
+    keras_softplus = KERAS_FUNCTIONS["softplus"]
+    xt = tf.constant(np.linspace(-5.0, 30.0, 64, dtype=np.float32))
+    np.testing.assert_array_equal(ta.softplus(xt, beta=1.0, threshold=None).numpy(), keras_softplus(xt).numpy())
+    np.testing.assert_allclose(ta.softplus(xt, beta=2.0).numpy(), np.logaddexp(0.0, 2.0 * xt.numpy()) / 2, rtol=1e-6)
+
+
+@needs_kernels
 @pytest.mark.parametrize("dtype", [tf.float16, tf.bfloat16, tf.float32, tf.float64], ids=lambda d: d.name)
 def test_default_kernels_run_in_every_float_dtype(dtype):
     """Each default kernel is measured faster than Keras' function in float16 and bfloat16 too

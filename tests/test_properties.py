@@ -31,6 +31,8 @@ def test_finite_in_finite_out(name, x, mode):
         x = np.minimum(x, 88.0)
     if name == "selu":  # scale 1.0507 * x > 3.4e38
         x = np.clip(x, -3e38, 3e38)
+    if name == "squared_relu":  # x^2 > 3.4e38
+        x = np.minimum(x, 1.8e19)
     xt = tf.constant(x)
 
     def sound(fn):
@@ -59,7 +61,8 @@ def test_monotonic_claim_holds(name, x, mode):
         # TF's CPU kernels run with denormals-are-zero, and tf.nn.relu/relu6 pass a
         # negative subnormal through (relu6(-1e-45) = -1e-45): every later op reads it as 0.
         y = np.where(np.abs(y) < np.finfo(np.float32).tiny, np.float32(0), y)
-        return np.diff(y) >= 0
+        with np.errstate(invalid="ignore"):  # inf - inf where both overflowed (squared_relu above 1.8e19)
+            return (np.diff(y) >= 0) | (y[1:] == y[:-1])
 
     ok = rises(tf_activations.get(name))
     peer = keras_peer(name, mode)

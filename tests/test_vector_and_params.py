@@ -54,7 +54,8 @@ def test_softmax_with_plus_inf_shares_the_mass():
     np.testing.assert_array_equal(y, [0.5, 0.0, 0.5])
 
 
-@pytest.mark.parametrize("name", ["softmax", "log_softmax", "sparsemax", "glu", "maxout"])
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin", "sparsemax", "glu", "swiglu", "geglu", "reglu",
+                                  "maxout"])
 def test_empty_and_dtypes(name):
     for dtype in (tf.float16, tf.bfloat16, tf.float32, tf.float64):
         y = tf_activations.get(name)(tf.zeros((0, 4), dtype))

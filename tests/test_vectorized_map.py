@@ -107,7 +107,7 @@ def test_parameter_gradient_under_vectorized_map(name, param, value, d_param, mo
 @pytest.mark.parametrize("name", AXIS_OPS)
 def test_axis_ops_under_vectorized_map(name, mode):
     x = tf.constant(np.linspace(-2.0, 2.5, 32, dtype=np.float32).reshape(4, 8) ** 2)
-    weights = tf.constant(np.linspace(-1.0, 1.0, 8 if name not in ("glu", "maxout") else 4, dtype=np.float32))
+    weights = tf.constant(np.linspace(-1.0, 1.0, 4 if name in ("glu", "swiglu", "geglu", "reglu", "maxout") else 8, dtype=np.float32))
     fn = lambda v: ta.get(name)(v) * weights  # noqa: E731  (a non-trivial upstream gradient)
     with MODES[mode]():
         mapped, plain, (grad,), (plain_grad,) = _mapped_and_plain(fn, x, [x])

@@ -381,6 +381,8 @@ def keras_call(spec: Activation, keras_fn):
     def call(x, params):
         for p in must_be_default:
             value = params[p.name]
+            if value is None and p.default is None:
+                continue  # an optional parameter left unset (softplus' threshold)
             if not isinstance(value, (int, float)) or value != p.default:
                 return None  # tensors, Variables, arrays and other values: ours
         return keras_fn(x, **{name: params[name] for name in passed})

@@ -24,7 +24,7 @@ _PACKAGE = "tf_activations"
 # Spelling of name parts in class names, as the literature writes them.
 _WORDS = {"relu": "ReLU", "relu6": "ReLU6", "prelu": "PReLU", "rrelu": "RReLU", "elu": "ELU",
           "selu": "SELU", "celu": "CELU", "gelu": "GELU", "glu": "GLU", "silu": "SiLU",
-          "lisht": "LiSHT"}
+          "lisht": "LiSHT", "swiglu": "SwiGLU", "geglu": "GeGLU", "reglu": "ReGLU"}
 
 
 def class_name(name: str) -> str:
@@ -91,11 +91,12 @@ def _normaliser_output_shape(self, input_shape):
 
 
 def _glu_output_shape(self, input_shape):
+    """The gated units (GLU, SwiGLU, GeGLU, ReGLU) halve their axis."""
     shape = list(input_shape)
     axis = _axis_of(self, shape)
     if shape[axis] is not None:
         if shape[axis] % 2:
-            raise ValueError(f"GLU expects an even size along axis {self.axis}; got {shape[axis]} "
+            raise ValueError(f"{type(self).__name__} expects an even size along axis {self.axis}; got {shape[axis]} "
                              f"(shape {tuple(input_shape)})")
         shape[axis] //= 2
     return tuple(shape)
@@ -156,10 +157,14 @@ def _masked_call(fill):
 # Methods that differ from ActivationLayer's, by activation.
 _METHODS = {
     "glu": {"compute_output_shape": _glu_output_shape},
+    "swiglu": {"compute_output_shape": _glu_output_shape},
+    "geglu": {"compute_output_shape": _glu_output_shape},
+    "reglu": {"compute_output_shape": _glu_output_shape},
     "maxout": {"compute_output_shape": _maxout_output_shape},
     "softmax": {"call": _masked_call(0.0), "compute_output_shape": _normaliser_output_shape},
     "log_softmax": {"call": _masked_call(float("-inf")), "compute_output_shape": _normaliser_output_shape},
     "sparsemax": {"compute_output_shape": _normaliser_output_shape},
+    "softmin": {"compute_output_shape": _normaliser_output_shape},
 }
 # Normalisers that take a mask, like keras.layers.Softmax, also pass it on.
 _MASKING = {"softmax", "log_softmax"}

@@ -391,6 +391,7 @@ def _index(rows, n, x_range, cost_meta):
     speed = ("cost vs relu: median fwd+bwd time of a (1024, 1024) float32 step over relu's, measured "
              f"{html.escape(str(cost_meta.get('measured', '')))} on {html.escape(str(cost_meta.get('machine', '')))}"
              if cost_meta else "cost vs relu: not measured (run <code>gallery --cost</code>)")
+    lines = "; ".join(spec.line.label.split(" = ")[0] for spec in _registry.SPECS.values() if spec.line)
     body = f"""<h1>tf_activations: {n} activations</h1>
 <p>One page per activation (click a name): formula, derivative, parameters, when to use it, its advantages
 and disadvantages with the numbers behind them, the measured properties, accuracy and speed. Click a column
@@ -399,8 +400,8 @@ variance of f(x) for x ~ N(0, 1); "saturates": where |f'| &lt; {properties.SATUR
 f' = 0; "zeros": the N(0, 1) mass where f(x) = 0. Plots: solid f(x), dashed f'(x) over x in
 [{x_range[0]:g}, {x_range[1]:g}] (wider, up to |x| = 12, where that shows saturation begin); shaded: saturated,
 hatched: dead. Vector functions are drawn and measured
-along a line through their input (softmax, log_softmax, sparsemax: component 0 of f([x, 0]); glu: glu([x, x]);
-maxout: maxout([x, -x])), their mean, variance and zeros on rows of 8 N(0, 1) inputs.
+along the line through their input their declaration gives ({esc(lines)}), their mean, variance and zeros
+on rows of 8 N(0, 1) inputs.
 {speed}; max ulp f32: the largest float32 error of the default mode against the float64 result.</p>
 <table>
 <thead><tr>{head}</tr></thead>

@@ -69,6 +69,28 @@ def _leaky_relu_kernel(x, negative_slope):
     return tf.nn.leaky_relu(x, alpha=negative_slope)
 
 
+def _softplus(x, beta, threshold):
+    """(1 / beta) log(1 + exp(beta x)) = max(x, 0) + log1p(exp(-|beta x|)) / beta.
+
+    beta x only sets the sign and the exp's argument, so where it overflows (beta = 4,
+    x = 1e38) the result is still x, not inf / beta. beta = 1 without a threshold is the
+    plain formula, op for op (today's values, bit for bit)."""
+    y = m.softplus(x) if beta == 1.0 else tf.maximum(x, 0.0) + tf.math.log1p(tf.exp(m.neg_abs(beta * x))) / beta
+    return y if threshold is None else tf.where(beta * x > threshold, x, y)
+
+
+def _softplus_derivative(x, beta, threshold):
+    slope = m.sigmoid(x if beta == 1.0 else beta * x)
+    return slope if threshold is None else tf.where(beta * x > threshold, tf.ones_like(x), slope)
+
+
+def _squared_relu_derivative(x):
+    """2 x step(x), as a product in x (not a where choosing 2x) so that f''(NaN) is NaN too,
+    with times() keeping f'(-inf) = 0 rather than -inf * 0."""
+    step = tf.where(tf.math.is_nan(x), x, m.step(x > 0.0, x))
+    return 2.0 * m.times(x, step)
+
+
 _NEGATIVE_SLOPE = Param("negative_slope", 0.0, "Slope for x below the threshold.")
 
 ACTIVATIONS = [
@@ -133,6 +155,35 @@ ACTIVATIONS = [
             C.DEAD_REGION,
             C.NOT_ZERO_CENTRED,
             C.KINKED,
+        ),
+    ),
+    Activation(
+        name="squared_relu",
+        family="rectifier",
+        summary="Squared ReLU: max(x, 0)^2; the feed-forward unit the Primer search found.",
+        formula="squared_relu(x) = max(x, 0)^2",
+        derivative_formula="2 max(x, 0)",
+        output_range="[0, inf)",
+        reference="So, Manke, Liu, Dai, Shazeer & Le, 'Primer: Searching for Efficient Transformers for Language "
+                  "Modeling', NeurIPS 2021 (arXiv:2109.08668)",
+        # written as x <= 0 so that a NaN x falls through to x * x
+        forward=lambda x: tf.where(x <= 0.0, tf.zeros_like(x), x * x),
+        derivative=_squared_relu_derivative,
+        float64_forward=False,  # one product: rounded once in any precision
+        bounded_below=True,
+        kinks="f'' jumps from 0 to 2 at x = 0; f' is continuous.",
+        notes="Overflows to inf for x above the square root of the dtype's maximum (1.8e19 in float32), as x * x does.",
+        use_when="Transformer feed-forward blocks (Primer): a drop-in for relu or gelu there, no exp.",
+        advantages=(
+            C.CHEAP,
+            C.SPARSE,
+            C.SMOOTH,
+        ),
+        disadvantages=(
+            C.DEAD_REGION,
+            claim("steep", "Unbounded slope: f' = 2x reaches {max_slope} at x = {max_slope_at}, so large inputs "
+                           "give large gradients."),
+            C.NOT_ZERO_CENTRED,
         ),
     ),
     Activation(
@@ -273,15 +324,27 @@ ACTIVATIONS = [
         name="softplus",
         family="rectifier",
         summary="Smooth ReLU: log(1 + exp(x)); its derivative is the sigmoid.",
-        formula="softplus(x) = log(1 + exp(x))",
-        derivative_formula="sigmoid(x)",
+        formula="softplus(x) = log(1 + exp(beta * x)) / beta; x where beta * x > threshold, if a threshold is given",
+        derivative_formula="sigmoid(beta * x) (1 where beta * x > threshold)",
         output_range="(0, inf)",
-        reference="Dugas et al., 'Incorporating Second-Order Functional Knowledge for Better Option Pricing', NeurIPS 2000",
-        forward=m.softplus,
-        derivative=m.sigmoid,
+        reference="Dugas et al., 'Incorporating Second-Order Functional Knowledge for Better Option Pricing', "
+                  "NeurIPS 2000; beta and threshold as PyTorch's torch.nn.functional.softplus",
+        forward=_softplus,
+        derivative=_softplus_derivative,
+        params=(Param("beta", 1.0, "Sharpness: softplus(beta * x) / beta, closer to relu as beta grows (PyTorch's beta).",
+                      low=0.0, low_inclusive=False),
+                Param("threshold", None, "Return x itself where beta * x > threshold, as PyTorch does (its default "
+                                         "is 20); None: never, the smooth function everywhere.",
+                      kind="optional_float")),
         bounded_below=True,
         keras_builtin=True,
-        notes="Default: Keras' softplus (up to 6.9 ulp off in float32); exact mode: max(x, 0) + log1p(exp(-|x|)).",
+        notes="Default: Keras' softplus (up to 6.9 ulp off in float32); exact mode: max(x, 0) + log1p(exp(-|x|)); "
+              "beta other than 1: max(x, 0) + log1p(exp(-|beta x|)) / beta, ours in both modes. threshold defaults "
+              "to None, not PyTorch's 20: PyTorch's switch to x is a shortcut, not part of the function, and it "
+              "makes softplus jump by log1p(exp(-threshold)) / beta (2.1e-9 / beta at 20) where beta * x crosses it, "
+              "which float64 resolves; the formula above needs no shortcut, so by default there is none and "
+              "softplus stays Keras' smooth function (and PyTorch's to within that jump). Pass threshold=20 for "
+              "PyTorch's definition, jump included.",
         use_when="Outputs that must be positive (variances, rates, scales) and smooth relu replacements.",
         advantages=(
             C.SMOOTH,

@@ -2,9 +2,11 @@
 
 import tensorflow as tf
 
+from tf_activations._mode import is_exact
 from tf_activations._spec import Activation, Line, Param, claim
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
+from tf_activations.catalog import gated as g
 
 _AXIS = Param("axis", -1, "The axis the function works along.", kind="axis")
 _AXES = Param("axis", -1, "The axis (or tuple of axes) the function works along.", kind="axes")
@@ -127,20 +129,27 @@ def _sparsemax_diagonal(x, axis):
     return _nan_slices(x, on * (1.0 - 1.0 / tf.maximum(tf.reduce_sum(on, axis, keepdims=True), 1.0)), axis)
 
 
-def _check_glu(x, axis):
-    """x, checked for an even size along axis: statically where the size is known, by an
-    assertion in the graph where it is not."""
-    size = x.shape[axis]
-    if size is not None:
-        if size % 2:
-            raise ValueError(f"glu() expects an even size along axis {axis} (it splits it in halves); "
-                             f"got size {size} (shape {x.shape})")
-        return x
-    check = tf.debugging.assert_equal(
-        tf.shape(x)[axis] % 2, 0,
-        message=f"glu() expects an even size along axis {axis} (it splits it in halves); got an odd size")
-    with tf.control_dependencies([check]):
-        return tf.identity(x)
+def _even_check(name):
+    """check(x, axis, **params): x, checked for an even size along axis, statically where the
+    size is known, by an assertion in the graph where it is not; errors name ``name``."""
+
+    def check(x, axis, **_):
+        size = x.shape[axis]
+        if size is not None:
+            if size % 2:
+                raise ValueError(f"{name}() expects an even size along axis {axis} (it splits it in halves); "
+                                 f"got size {size} (shape {x.shape})")
+            return x
+        assertion = tf.debugging.assert_equal(
+            tf.shape(x)[axis] % 2, 0,
+            message=f"{name}() expects an even size along axis {axis} (it splits it in halves); got an odd size")
+        with tf.control_dependencies([assertion]):
+            return tf.identity(x)
+
+    return check
+
+
+_check_glu = _even_check("glu")
 
 
 def _halves(x, axis):
@@ -155,6 +164,77 @@ def _glu(x, axis):
 def _glu_vjp(x, dy, axis):
     a, b = _halves(x, axis)
     return tf.concat([dy * m.sigmoid(b), m.times_sigmoid_slope(dy * a, b)], axis)
+
+
+def _product(p, q):
+    """p * q, except 0 where one factor is 0 and the other infinite (a closed gate on an
+    infinite value, or no upstream gradient on an infinite slope); a NaN in either stays.
+
+    Only those points are masked, not every zero of q as in ``m.times``: these products are
+    differentiated again (second derivatives through the vjp, and the forward itself under
+    vectorized_map), and d(p q)/dq = p must survive where q is 0 (swiglu's gate at b = 0).
+    """
+    dead = (tf.math.is_inf(p) & (q == 0.0)) | (tf.math.is_inf(q) & (p == 0.0))
+    return tf.where(dead, tf.zeros_like(p), p) * tf.where(dead, tf.zeros_like(q), q)
+
+
+def _gated_unit(name, gate, gate_slope, forward_gate=None):
+    """forward, vjp and check of ``a * gate(b)`` on the halves [a, b] of an axis (the GLU
+    convention: first half the value, second half the gate), from the gate's closed forms.
+
+    The vjp gives both halves' gradients from x alone, dy * gate(b) and (dy * gate'(b)) * a,
+    built from TF ops, so its own derivative (Hessian-vector products) is right too. dy is
+    multiplied by the slope first: the gates' slopes are at most 1.13 in size, so that
+    product cannot overflow where the gradient is finite (dy * a can: 1.5 * -3e38 in float32).
+    ``forward_gate``, when given, computes the gate in the forward pass instead of ``gate``.
+    """
+    check = _even_check(name)
+    forward_gate = forward_gate or gate
+
+    def forward(x, axis, **params):
+        a, b = tf.split(check(x, axis), 2, axis=axis)
+        return _product(a, forward_gate(b, **params))
+
+    def vjp(x, dy, axis, **params):
+        a, b = tf.split(check(x, axis), 2, axis=axis)
+        return tf.concat([_product(dy, gate(b, **params)),
+                          _product(_product(dy, gate_slope(b, **params)), a)], axis)
+
+    return forward, vjp, check
+
+
+def _relu_keeping_nan(b):
+    # b <= 0, not b > 0: a NaN gate falls through to b and stays NaN
+    return tf.where(b <= 0.0, tf.zeros_like(b), b)
+
+
+def _relu_slope(b):
+    """1 above 0, 0 at and below it (relu's convention), NaN at NaN (so that a NaN gate
+    shows in the gradient of the value half too, not a silent 0)."""
+    return tf.where(tf.math.is_nan(b), b, m.step(b > 0.0, b))
+
+
+def _gelu_gate(b, approximate):
+    """gelu(b) for the forward pass; outside exact mode, in float32, TF's own gelu, as Keras'
+    gelu is: TFLite has a builtin for it (GELU) and none for the erfc of the stable composite,
+    so a model exported in the default mode keeps builtin ops only. Its -inf * 0 at b = -inf
+    is replaced by the limit 0. Exact mode keeps the composite."""
+    if not is_exact() and b.dtype == tf.float32:
+        return tf.where(b == -float("inf"), tf.zeros_like(b), tf.nn.gelu(b, approximate=approximate))
+    return g._gelu(b, approximate)
+
+
+_swiglu, _swiglu_vjp, _check_swiglu = _gated_unit("swiglu", g._swish, g._swish_derivative)
+_geglu, _geglu_vjp, _check_geglu = _gated_unit("geglu", g._gelu, g._gelu_derivative, forward_gate=_gelu_gate)
+_reglu, _reglu_vjp, _check_reglu = _gated_unit("reglu", _relu_keeping_nan, _relu_slope)
+
+
+def _softmin(x, axis):
+    return _softmax(-x, axis)
+
+
+def _softmin_vjp(x, dy, axis):
+    return -_softmax_vjp(-x, dy, axis)
 
 
 def _maxout_rule(num_units, axis, size="the size"):
@@ -261,6 +341,38 @@ ACTIVATIONS = [
         line=Line("log_softmax([x, 0])[0]", _with_zero),
     ),
     Activation(
+        name="softmin",
+        family="normaliser",
+        summary="softmax(-x): a probability distribution along an axis that favours the smallest entries.",
+        formula="softmin(x)_i = exp(-x_i) / sum_j exp(-x_j)",
+        derivative_formula="d y_i / d x_j = -y_i (delta_ij - y_j); diagonal -y_i (1 - y_i)",
+        output_range="[0, 1], summing to 1 along axis",
+        reference="softmax of -x (Bridle 1990); PyTorch's torch.nn.functional.softmin",
+        forward=_softmin,
+        derivative=lambda x, axis: -_softmax(-x, axis) * (1.0 - _softmax(-x, axis)),
+        vjp=_softmin_vjp,
+        params=(_AXES,),
+        axis_op=True,
+        monotonic=False,
+        bounded_below=True,
+        bounded_above=True,
+        notes="Our softmax of -x, so its limits too: a slice of all +inf gives all zeros, -inf entries share "
+              "the mass equally, a slice holding a NaN is all NaN. axis may be a tuple of axes.",
+        use_when="Turning distances or costs into weights (soft nearest neighbour, soft assignment): "
+                 "the smaller the entry, the larger its weight.",
+        advantages=(
+            claim("unit_interval", "Each output in {range}, all summing to 1: a probability distribution."),
+            C.SMOOTH,
+        ),
+        disadvantages=(
+            claim("saturates", "Saturates when one entry is much smaller than the rest: the Jacobian diagonal "
+                               "is below 1e-3 for {saturation}."),
+            claim("dense", "Never exactly 0 ({sparsity} zeros): every entry keeps some weight."),
+            C.EXP_COST,
+        ),
+        line=Line("softmin([x, 0])[0]", _with_zero),
+    ),
+    Activation(
         name="sparsemax",
         family="normaliser",
         summary="Euclidean projection onto the simplex: like softmax, but exact zeros.",
@@ -318,6 +430,111 @@ ACTIVATIONS = [
             claim("note", "Halves the axis: the layer before needs twice the units."),
         ),
         line=Line("glu([x, x]) = x * sigmoid(x)", _tied),
+    ),
+    Activation(
+        name="swiglu",
+        family="gate",
+        summary="SwiGLU: splits the axis in halves a, b and returns a * swish(b) = a * b * sigmoid(beta * b).",
+        formula="swiglu(x) = a * b * sigmoid(beta * b), [a, b] = split(x, 2, axis)",
+        derivative_formula="d/da = b * s; d/db = a * (s + beta * b * s (1 - s)), s = sigmoid(beta * b)",
+        output_range="(-inf, inf); the axis halves",
+        reference="Shazeer, 'GLU Variants Improve Transformer', arXiv:2002.05202, 2020 (the feed-forward unit "
+                  "of PaLM and LLaMA)",
+        forward=_swiglu,
+        vjp=_swiglu_vjp,
+        check=_check_swiglu,
+        params=(_AXIS,
+                Param("beta", 1.0, "Swish's gate sharpness, a fixed number (1: a * silu(b), as in PaLM and LLaMA).",
+                      low=0.0, low_inclusive=False)),
+        axis_op=True,
+        monotonic=False,
+        notes="beta is the Swish_beta of Shazeer's definition, a fixed number: 1 in the paper's experiments, "
+              "PaLM and LLaMA; a function of a whole axis takes no trainable parameter here. The first half is "
+              "the value, the second the gate (glu's order; some code bases put the gate first: swap the "
+              "halves of the Dense kernel, or concatenate [value, gate]). A NaN in either half gives NaN.",
+        use_when="The feed-forward block of a transformer (PaLM, LLaMA): Dense(2 * d_ff), swiglu, Dense(d_model); "
+                 "Shazeer used d_ff two thirds of the gelu block's to keep the parameter count.",
+        advantages=(
+            claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs."),
+            C.SMOOTH,
+            claim("note", "Beat the ReLU and GELU feed-forward blocks in Shazeer's comparison at equal "
+                          "parameters and compute."),
+        ),
+        disadvantages=(
+            C.NON_MONOTONIC,
+            claim("note", "Halves the axis: the layer before needs twice the units (a third more parameters "
+                          "than a plain block of the same width)."),
+            C.EXP_COST,
+        ),
+        line=Line("swiglu([x, x]) = x * silu(x)", _tied),
+    ),
+    Activation(
+        name="geglu",
+        family="gate",
+        summary="GeGLU: splits the axis in halves a, b and returns a * gelu(b) (exact, or the tanh form).",
+        formula="geglu(x) = a * gelu(b) = a * b * Phi(b), [a, b] = split(x, 2, axis); approximate: gelu's tanh form",
+        derivative_formula="d/da = gelu(b); d/db = a * (Phi(b) + b * phi(b)) (exact)",
+        output_range="(-inf, inf); the axis halves",
+        reference="Shazeer, 'GLU Variants Improve Transformer', arXiv:2002.05202, 2020 (T5 v1.1 and Gemma's "
+                  "feed-forward unit; Gemma uses the tanh form)",
+        forward=_geglu,
+        vjp=_geglu_vjp,
+        check=_check_geglu,
+        params=(_AXIS,
+                Param("approximate", False, "Use gelu's tanh approximation for the gate (Gemma, 'gelu_new').",
+                      kind="bool")),
+        axis_op=True,
+        monotonic=False,
+        notes="Exact mode: the gate is tf_activations.gelu's stable composite (erfc, not 1 + erf). Default mode, "
+              "float32: TF's gelu, as Keras' gelu is, a TFLite builtin (TFLite has no erfc), as accurate as "
+              "a * keras.activations.gelu(b). The gradient is the closed form in both. The first half is the "
+              "value, the second the gate (glu's order). A NaN in either half gives NaN.",
+        use_when="Transformer feed-forward blocks (T5 v1.1, Gemma: approximate=True): Dense(2 * d_ff), geglu, "
+                 "Dense(d_model).",
+        advantages=(
+            claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs."),
+            C.SMOOTH,
+            claim("note", "Beat the ReLU and GELU feed-forward blocks in Shazeer's comparison at equal "
+                          "parameters and compute."),
+        ),
+        disadvantages=(
+            C.NON_MONOTONIC,
+            claim("note", "Halves the axis: the layer before needs twice the units."),
+            C.EXPENSIVE,
+        ),
+        line=Line("geglu([x, x]) = x * gelu(x)", _tied),
+    ),
+    Activation(
+        name="reglu",
+        family="gate",
+        summary="ReGLU: splits the axis in halves a, b and returns a * relu(b).",
+        formula="reglu(x) = a * max(b, 0), [a, b] = split(x, 2, axis)",
+        derivative_formula="d/da = max(b, 0); d/db = a for b > 0, else 0",
+        output_range="(-inf, inf); the axis halves",
+        reference="Shazeer, 'GLU Variants Improve Transformer', arXiv:2002.05202, 2020",
+        forward=_reglu,
+        vjp=_reglu_vjp,
+        check=_check_reglu,
+        params=(_AXIS,),
+        axis_op=True,
+        float64_forward=False,  # one product of exact factors: rounded once in any precision
+        monotonic=False,
+        smooth=False,
+        kinks="d/db jumps from 0 to a at b = 0 (relu's convention: 0 at b = 0).",
+        notes="The first half is the value, the second the gate (glu's order). A NaN in either half gives NaN, "
+              "also where the gate is closed.",
+        use_when="A gated feed-forward block without exp: Dense(2 * d_ff), reglu, Dense(d_model).",
+        advantages=(
+            claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs."),
+            C.CHEAP,
+        ),
+        disadvantages=(
+            claim("dead_region", "Neither half gets a gradient where the gate b is negative: along "
+                                 "reglu([x, x]) f' = 0 for {dead}."),
+            claim("sparse", "Sparse: {sparsity} of the outputs are exactly 0 on rows of 8 N(0, 1) inputs."),
+            claim("note", "Kinked in the gate, and halves the axis: the layer before needs twice the units."),
+        ),
+        line=Line("reglu([x, x]) = x * relu(x)", _tied),
     ),
     Activation(
         name="maxout",

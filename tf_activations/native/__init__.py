@@ -59,7 +59,7 @@ class Kernel:
     spec: str                 # declared activation it implements
     param: str | None = None  # differentiable scalar parameter
     fixed: tuple = ()         # fixed float parameters, in c[] order
-    consts: tuple = ()        # fixed non-float parameters implied by fn, as (name, value)
+    consts: tuple = ()        # fixed parameters the kernel implies, as (name, value): it runs only where they hold
     default: bool = False     # faster than Keras' function (or our float32 composite) at every size
     exact: bool = False       # within 1 ulp, as the float64 composite is
     fast_fn: str | None = None  # a float-math variant for the default mode (within 4 ulp)
@@ -101,7 +101,8 @@ _KERNELS = {
     "elu": Kernel("elu", "elu", fixed=("alpha",), exact=True),
     "selu": Kernel("selu", "selu"),
     "celu": Kernel("celu", "celu", fixed=("alpha",), default=True, exact=True, saved=True),
-    "softplus": Kernel("softplus", "softplus", exact=True),
+    # beta = 1 without a threshold only: other values run the composite.
+    "softplus": Kernel("softplus", "softplus", consts=(("beta", 1.0), ("threshold", None)), exact=True),
     "lisht": Kernel("lisht", "lisht", default=True, exact=True, fast_fn="lisht_float", saved=True),
     "snake": Kernel("snake", "snake", param="frequency", default=True, exact=True, fast_fn="snake_float"),
 }
@@ -312,6 +313,8 @@ def _kernel_for(name, fixed):
     k = _KERNELS.get(name)
     if k is not None and k.fn == "gelu" and fixed.get("approximate"):
         k = _GELU_TANH
+    if k is not None and any(fixed.get(n, v) != v for n, v in k.consts):
+        return None  # a parameter the kernel has fixed (softplus' beta, threshold) takes another value
     return k
 
 
