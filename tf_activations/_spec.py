@@ -190,6 +190,14 @@ class Activation:
     vjp: Optional[Callable] = None  # axis ops: vjp(x, dy, **params) -> dx
     check: Optional[Callable] = None  # axis ops: check(x, **params) -> x, raising on a bad shape
     line: Optional[Line] = None  # axis ops: how they are drawn and measured along one x
+    # The Keras layer: its class name where the literature spells it otherwise than the
+    # capitalised parts of the name (ReLU, SwiGLU, GELUTanh); what it does to the axis the
+    # function works along ("same", "halved" by the gated units, "units" for maxout); and
+    # for a normaliser that takes a mask as keras.layers.Softmax does, what masked entries
+    # become (0 for softmax, -inf for log_softmax).
+    layer_name: str = ""
+    output_shape: str = "same"
+    mask_fill: Optional[float] = None
     axis_op: bool = False
     float64_forward: bool = True
     monotonic: bool = True
@@ -209,6 +217,11 @@ class Activation:
     use_when: str = ""
     advantages: tuple = ()
     disadvantages: tuple = ()
+
+    @property
+    def class_name(self) -> str:
+        """The Keras layer's class name."""
+        return self.layer_name or "".join(part.capitalize() for part in self.name.split("_"))
 
     def param(self, name: str) -> Param:
         for p in self.params:
@@ -283,5 +296,5 @@ def variant(base: Activation, name: str, fixed: Mapping[str, Any], **overrides) 
         keras_builtin=False,
         aliases=(),
         variant_of=(base.name, tuple(fixed.items())),
-        **overrides,
+        **{"layer_name": "", **overrides},
     )

@@ -21,15 +21,6 @@ import tensorflow as tf
 from tf_activations._registry import FUNCTIONS, SPECS, canonical
 
 _PACKAGE = "tf_activations"
-# Spelling of name parts in class names, as the literature writes them.
-_WORDS = {"relu": "ReLU", "relu6": "ReLU6", "prelu": "PReLU", "rrelu": "RReLU", "elu": "ELU",
-          "selu": "SELU", "celu": "CELU", "gelu": "GELU", "glu": "GLU", "silu": "SiLU",
-          "lisht": "LiSHT", "swiglu": "SwiGLU", "geglu": "GeGLU", "reglu": "ReGLU"}
-
-
-def class_name(name: str) -> str:
-    return "".join(_WORDS.get(part, part.capitalize()) for part in name.split("_"))
-
 
 # A learned parameter that must stay above an exclusive lower bound (snake's
 # frequency > 0, which it divides by) is kept at least this far above it: by a
@@ -154,20 +145,17 @@ def _masked_call(fill):
     return call
 
 
-# Methods that differ from ActivationLayer's, by activation.
-_METHODS = {
-    "glu": {"compute_output_shape": _glu_output_shape},
-    "swiglu": {"compute_output_shape": _glu_output_shape},
-    "geglu": {"compute_output_shape": _glu_output_shape},
-    "reglu": {"compute_output_shape": _glu_output_shape},
-    "maxout": {"compute_output_shape": _maxout_output_shape},
-    "softmax": {"call": _masked_call(0.0), "compute_output_shape": _normaliser_output_shape},
-    "log_softmax": {"call": _masked_call(float("-inf")), "compute_output_shape": _normaliser_output_shape},
-    "sparsemax": {"compute_output_shape": _normaliser_output_shape},
-    "softmin": {"compute_output_shape": _normaliser_output_shape},
-}
-# Normalisers that take a mask, like keras.layers.Softmax, also pass it on.
-_MASKING = {"softmax", "log_softmax"}
+_OUTPUT_SHAPES = {"halved": _glu_output_shape, "units": _maxout_output_shape}
+
+
+def _methods(spec) -> dict:
+    """The methods a declaration's layer has beyond ActivationLayer's."""
+    methods = {}
+    if spec.axis_op:
+        methods["compute_output_shape"] = _OUTPUT_SHAPES.get(spec.output_shape, _normaliser_output_shape)
+    if spec.mask_fill is not None:
+        methods["call"] = _masked_call(spec.mask_fill)
+    return methods
 
 
 def _layer_params(spec) -> list:
@@ -277,7 +265,8 @@ def make_layers(k, module: str = __name__) -> dict:
                                     else "this activation has none"))
             self.per_channel = per_channel
             super().__init__(**kwargs)
-            self.supports_masking = not spec.axis_op or self.activation_name in _MASKING
+            # elementwise layers pass a mask through; normalisers that take one (softmax) pass it on
+            self.supports_masking = not spec.axis_op or spec.mask_fill is not None
             self._fn = FUNCTIONS[self.activation_name]
             # Built now when there is nothing to build, unless a subclass has its own
             # build() (PReLU, or a user's), which then runs on the first call: Keras'
@@ -391,8 +380,8 @@ def make_layers(k, module: str = __name__) -> dict:
             if hasattr(k.layers.Layer, p.name):  # would hide Keras' own attribute
                 raise RuntimeError(f"parameter {name}.{p.name} clashes with keras.layers.Layer.{p.name}")
             body[p.name] = _param_property(p.name)
-        body.update(_METHODS.get(name, {}))
-        return type(class_name(name), (ActivationLayer,), body)
+        body.update(_methods(spec))
+        return type(spec.class_name, (ActivationLayer,), body)
 
     class TLU(k.layers.Layer):
         """Thresholded Linear Unit: ``max(x, tau)`` with a learned threshold ``tau``.

@@ -186,6 +186,7 @@ GELU = Activation(
         C.NOT_ZERO_CENTRED,
         C.EXPENSIVE,
     ),
+    layer_name="GELU",
 )
 
 
@@ -227,6 +228,7 @@ ACTIVATIONS = [
         use_when="Modern CNNs and transformer feed-forward blocks (SwiGLU); swish with beta = 1.",
         advantages=_SWISH_ADVANTAGES,
         disadvantages=_SWISH_DISADVANTAGES,
+        layer_name="SiLU",
     ),
     Activation(
         name="mish",
@@ -257,6 +259,7 @@ ACTIVATIONS = [
     GELU,
     variant(
         GELU, "gelu_tanh", {"approximate": True},
+        layer_name="GELUTanh",
         summary="GELU in its tanh approximation (BERT, GPT-2's 'gelu_new'; TF Addons' default gelu).",
         formula="gelu_tanh(x) = x/2 * (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))",
         derivative_formula="sigmoid(2u) + x * sigmoid(2u) sigmoid(-2u) * 2 sqrt(2/pi) (1 + 3 * 0.044715 x^2), u = sqrt(2/pi) (x + 0.044715 x^3)",
@@ -312,6 +315,7 @@ ACTIVATIONS = [
             C.NON_MONOTONIC,
             C.NOT_ZERO_CENTRED,
         ),
+        layer_name="LiSHT",
     ),
     Activation(
         name="snake",

@@ -127,6 +127,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
             C.KINKED,
         ),
+        layer_name="ReLU",
     ),
     Activation(
         name="relu6",
@@ -156,6 +157,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
             C.KINKED,
         ),
+        layer_name="ReLU6",
     ),
     Activation(
         name="squared_relu",
@@ -185,6 +187,7 @@ ACTIVATIONS = [
                            "give large gradients."),
             C.NOT_ZERO_CENTRED,
         ),
+        layer_name="SquaredReLU",
     ),
     Activation(
         name="leaky_relu",
@@ -213,6 +216,7 @@ ACTIVATIONS = [
             claim("dense", "No exact zeros ({sparsity}): the sparsity relu gives is lost."),
             C.KINKED,
         ),
+        layer_name="LeakyReLU",
     ),
     Activation(
         name="prelu",
@@ -241,6 +245,7 @@ ACTIVATIONS = [
             C.KINKED,
             claim("note", "The extra parameters can overfit small datasets."),
         ),
+        layer_name="PReLU",
     ),
     Activation(
         name="elu",
@@ -268,6 +273,7 @@ ACTIVATIONS = [
             C.SATURATES,
             C.EXP_COST,
         ),
+        layer_name="ELU",
     ),
     Activation(
         name="selu",
@@ -294,6 +300,7 @@ ACTIVATIONS = [
             C.SATURATES,
             claim("note", "The fixed point needs lecun_normal weights and standardised inputs; batch norm or ordinary dropout break it."),
         ),
+        layer_name="SELU",
     ),
     Activation(
         name="celu",
@@ -319,6 +326,7 @@ ACTIVATIONS = [
             C.SATURATES,
             C.EXP_COST,
         ),
+        layer_name="CELU",
     ),
     Activation(
         name="softplus",
@@ -613,5 +621,6 @@ ACTIVATIONS.append(
             C.KINKED,
             claim("note", "Training and inference compute different functions (the training flag decides)."),
         ),
+        layer_name="RReLU",
     )
 )

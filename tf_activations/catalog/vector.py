@@ -310,6 +310,7 @@ ACTIVATIONS = [
             C.EXP_COST,
         ),
         line=Line("softmax([x, 0])[0]", _with_zero),
+        mask_fill=0.0,
     ),
     Activation(
         name="log_softmax",
@@ -339,6 +340,7 @@ ACTIVATIONS = [
             C.EXP_COST,
         ),
         line=Line("log_softmax([x, 0])[0]", _with_zero),
+        mask_fill=float("-inf"),
     ),
     Activation(
         name="softmin",
@@ -430,6 +432,8 @@ ACTIVATIONS = [
             claim("note", "Halves the axis: the layer before needs twice the units."),
         ),
         line=Line("glu([x, x]) = x * sigmoid(x)", _tied),
+        layer_name="GLU",
+        output_shape="halved",
     ),
     Activation(
         name="swiglu",
@@ -467,6 +471,8 @@ ACTIVATIONS = [
             C.EXP_COST,
         ),
         line=Line("swiglu([x, x]) = x * silu(x)", _tied),
+        layer_name="SwiGLU",
+        output_shape="halved",
     ),
     Activation(
         name="geglu",
@@ -503,6 +509,8 @@ ACTIVATIONS = [
             C.EXPENSIVE,
         ),
         line=Line("geglu([x, x]) = x * gelu(x)", _tied),
+        layer_name="GeGLU",
+        output_shape="halved",
     ),
     Activation(
         name="reglu",
@@ -535,6 +543,8 @@ ACTIVATIONS = [
             claim("note", "Kinked in the gate, and halves the axis: the layer before needs twice the units."),
         ),
         line=Line("reglu([x, x]) = x * relu(x)", _tied),
+        layer_name="ReGLU",
+        output_shape="halved",
     ),
     Activation(
         name="maxout",
@@ -564,5 +574,6 @@ ACTIVATIONS = [
             claim("note", "k pieces need k times the units in the layer before."),
         ),
         line=Line("maxout([x, -x]) = |x|", _mirrored, {"num_units": 1}),
+        output_shape="units",
     ),
 ]
