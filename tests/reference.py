@@ -8,8 +8,11 @@ derivative at a kink is the outer piece's).
 
 import functools
 
+import math
+
 import mpmath as mp
 import numpy as np
+import scipy.special as sp
 
 mp.mp.dps = 110
 
@@ -187,3 +190,97 @@ def points(key):
 def second_derivative(name, x):
     d = ELEMENTWISE[name][1]
     return float(mp.diff(d, mp.mpf(float(x))))
+
+
+# ---- float64 NumPy, for arrays (model outputs, layers) where mpmath per element is too slow ----
+
+SELU_ALPHA_F64 = float(SELU_ALPHA)
+SELU_SCALE_F64 = float(SELU_SCALE)
+
+
+def softmax_np(z):
+    e = np.exp(z - z.max(-1, keepdims=True))
+    return e / e.sum(-1, keepdims=True)
+
+
+def sparsemax_np(z):
+    out = np.empty_like(z)
+    for idx in np.ndindex(z.shape[:-1]):
+        v = z[idx]
+        s = np.sort(v)[::-1]
+        k = np.arange(1, v.size + 1)
+        cs = np.cumsum(s)
+        support = k[1 + k * s > cs].max()
+        tau = (cs[support - 1] - 1) / support
+        out[idx] = np.maximum(v - tau, 0)
+    return out
+
+
+def glu_np(z):
+    a, b = np.split(z, 2, axis=-1)
+    return a * sp.expit(b)
+
+
+def gated_np(gate):
+    def unit(z):
+        a, b = np.split(z, 2, axis=-1)
+        return a * gate(b)
+    return unit
+
+
+def maxout_np(z, num_units=None):
+    units = z.shape[-1] // 2 if num_units is None else num_units
+    return z.reshape(z.shape[:-1] + (units, z.shape[-1] // units)).max(-1)
+
+
+def leaky_np(slope):
+    return lambda z: np.where(z > 0, z, slope * z)
+
+
+# float64 NumPy references of every activation at its default parameters, along the last axis.
+NUMPY = {
+    "sigmoid": sp.expit,
+    "tanh": np.tanh,
+    "hard_sigmoid": lambda z: np.clip(z + 3, 0, 6) / 6,
+    "hard_tanh": lambda z: np.clip(z, -1, 1),
+    "softsign": lambda z: z / (1 + np.abs(z)),
+    "log_sigmoid": lambda z: -np.logaddexp(0, -z),
+    "sparse_sigmoid": lambda z: np.clip((z + 1) / 2, 0, 1),
+    "swish": lambda z: z * sp.expit(z),
+    "silu": lambda z: z * sp.expit(z),
+    "mish": lambda z: z * np.tanh(np.logaddexp(0, z)),
+    "gelu": lambda z: 0.5 * z * sp.erfc(-z / math.sqrt(2)),
+    "gelu_tanh": lambda z: 0.5 * z * (1 + np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z ** 3))),
+    "hard_swish": lambda z: z * np.clip(z + 3, 0, 6) / 6,
+    "lisht": lambda z: z * np.tanh(z),
+    "snake": lambda z: z + np.sin(z) ** 2,
+    "relu": lambda z: np.maximum(z, 0),
+    "relu6": lambda z: np.clip(z, 0, 6),
+    "leaky_relu": leaky_np(0.2),
+    "prelu": leaky_np(0.25),
+    "rrelu": leaky_np((0.125 + 1 / 3) / 2),
+    "elu": lambda z: np.where(z > 0, z, np.expm1(z)),
+    "selu": lambda z: SELU_SCALE_F64 * np.where(z > 0, z, SELU_ALPHA_F64 * np.expm1(z)),
+    "celu": lambda z: np.where(z > 0, z, np.expm1(z)),
+    "softplus": lambda z: np.logaddexp(0, z),
+    "squareplus": lambda z: (z + np.sqrt(z * z + 4)) / 2,
+    "sparse_plus": lambda z: np.where(z >= 1, z, np.where(z <= -1, 0, (z + 1) ** 2 / 4)),
+    "threshold": lambda z: np.where(z > 0, z, 0.0),
+    "clip": lambda z: np.clip(z, -1, 1),
+    "exponential": np.exp,
+    "linear": lambda z: z,
+    "hard_shrink": lambda z: np.where(np.abs(z) > 0.5, z, 0.0),
+    "soft_shrink": lambda z: np.sign(z) * np.maximum(np.abs(z) - 0.5, 0),
+    "tanh_shrink": lambda z: z - np.tanh(z),
+    "softmax": softmax_np,
+    "log_softmax": lambda z: z - z.max(-1, keepdims=True)
+    - np.log(np.exp(z - z.max(-1, keepdims=True)).sum(-1, keepdims=True)),
+    "sparsemax": sparsemax_np,
+    "glu": glu_np,
+    "swiglu": gated_np(lambda b: b * sp.expit(b)),
+    "geglu": gated_np(lambda b: 0.5 * b * sp.erfc(-b / math.sqrt(2))),
+    "reglu": gated_np(lambda b: np.maximum(b, 0)),
+    "softmin": lambda z: softmax_np(-z),
+    "squared_relu": lambda z: np.maximum(z, 0) ** 2,
+    "maxout": maxout_np,
+}

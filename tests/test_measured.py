@@ -4,8 +4,11 @@ flags against the measurement, and every advantage/disadvantage against its numb
 import math
 import pathlib
 
+import numpy as np
 import pytest
 from scipy import integrate, optimize, stats
+
+import reference
 
 import tf_activations
 from tf_activations import _registry, properties
@@ -13,7 +16,6 @@ from tf_activations._spec import Claim
 
 NAMES = tf_activations.available()
 ELEMENTWISE = [n for n in NAMES if tf_activations.info(n)["elementwise"]]
-SELU_ALPHA, SELU_SCALE = 1.6732632423543772848, 1.0507009873554804934
 
 
 def _normal_moments(f):
@@ -29,17 +31,10 @@ def _sigmoid(x):
     return 1.0 / (1.0 + math.exp(-x))
 
 
-REFERENCE_FUNCTIONS = {
-    "sigmoid": _sigmoid,
-    "tanh": math.tanh,
-    "relu": lambda x: max(x, 0.0),
-    "softplus": lambda x: math.log1p(math.exp(x)),
-    "hard_sigmoid": lambda x: min(max(x + 3, 0), 6) / 6,
-    "selu": lambda x: SELU_SCALE * (x if x > 0 else SELU_ALPHA * math.expm1(x)),
-    "elu": lambda x: x if x > 0 else math.expm1(x),
-    "gelu": lambda x: x * stats.norm.cdf(x),
-    "soft_shrink": lambda x: math.copysign(max(abs(x) - 0.5, 0.0), x),
-}
+# tests/reference.py's float64 NumPy functions, at a scalar (quadrature evaluates one point at a time)
+REFERENCE_FUNCTIONS = {name: (lambda x, f=reference.NUMPY[name]: float(f(np.float64(x))))
+                       for name in ("sigmoid", "tanh", "relu", "softplus", "hard_sigmoid", "selu", "elu", "gelu",
+                                    "soft_shrink", "squared_relu", "gelu_tanh")}
 
 
 @pytest.mark.parametrize("name", sorted(REFERENCE_FUNCTIONS))

@@ -37,9 +37,12 @@ def implementation(request):
         yield request.param
 
 
-def test_reference_covers_every_elementwise_activation():
+def test_reference_covers_every_activation():
+    """tests/reference.py holds each declaration's references: mpmath (f, f') for every
+    elementwise function, float64 NumPy for every function."""
     names = {n for n in tf_activations.available() if tf_activations.info(n)["elementwise"]}
-    assert names == set(ELEMENTWISE)
+    assert names == set(ELEMENTWISE), "add the mpmath f and f' to reference.ELEMENTWISE"
+    assert set(ref.NUMPY) == set(tf_activations.available()), "add a float64 function to reference.NUMPY"
 
 
 def ulp_errors(y, exact, dtype):

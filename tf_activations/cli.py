@@ -172,8 +172,6 @@ def _strict_json(value):
 
 
 def cmd_info(args):
-    from tf_activations import _registry
-
     # unknown names fail before any measuring
     names = list(dict.fromkeys(_canonical_names(list(args.name or ()) + list(args.names or ()))))
     if not names:
