@@ -5,6 +5,7 @@
     python benchmarks/bench.py --kernels          # kernels per dtype + a training step's memory
     python benchmarks/bench.py --model            # a Keras training step, Keras' activations vs ours
     python benchmarks/bench.py --accuracy [--dense]   # max float32 ulp error, ours beside Keras'
+    python benchmarks/bench.py --markdown docs/benchmarks.md   # the summary, written as the docs page
 
 Run it from a clone of the repository (the installed package carries no benchmark code); it
 measures the clone's tf_activations with whatever kernels `python -m tf_activations build` made.
@@ -43,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import os
 import sys
 import tempfile
@@ -128,6 +130,10 @@ def make_parser():
     parser.add_argument("--rounds", type=int, default=15, help="--model: timed steps per variant (default 15)")
     parser.add_argument("--dense", action="store_true", help="--accuracy: 5.6M points against the float64 path")
     parser.add_argument("--out", metavar="FILE", help="also write the report (with its environment header) to FILE")
+    parser.add_argument("--markdown", metavar="FILE",
+                        help="also write the report as a Markdown page to FILE (docs/benchmarks.md, "
+                             "docs/accuracy.md): the command that regenerates it, then the date, machine, "
+                             "versions and tables")
     parser.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     return parser
 
@@ -260,6 +266,40 @@ def _native_log_muted():
         log.close()
 
 
+PAGE_TITLES = {SUMMARY: "Benchmarks: ours against Keras, the plain formula and torch",
+               "accuracy": "Accuracy: max float32 error in ulp, ours beside Keras'"}
+_READING = ("Every timing is forward+backward with y and dx both returned (as in a training step), "
+            "candidates timed round-robin in one process, medians; a ratio is ours over the peer, so a "
+            "ratio above 1 is a loss. `python benchmarks/bench.py --help` describes every mode and column.")
+
+
+_ACCURACY_READING = (
+    "Max float32 error in ulp of the exact result, over [-100, 100] and 1e-30 .. 3e38 of both signs, where "
+    "the exact result is a normal float32 (--dense: 5.6M points against the float64 path). `default` is what "
+    "runs after `import tf_activations` with the kernels built (a kernel where one is dispatched, else Keras' "
+    "own function, else our float32 formula), `default-pure` the same without kernels (XLA, TFLite, GPUs, no "
+    "compiler), `exact` and `exact-pure` the same inside `tf_activations.exact()`; `keras 3` is Keras' own "
+    "function, blank where Keras has none.")
+
+
+def markdown_page(argv, mode, report):
+    """The report as a Markdown page whose top names the command that regenerates it."""
+    command = " ".join(["python", "benchmarks/bench.py", *argv])
+    title = PAGE_TITLES.get(mode, f"Benchmarks: bench.py --{mode.replace('_', '-')}")
+    header = [line[2:] for line in report.splitlines() if line.startswith("# ")]
+    tables = "\n".join(line for line in report.splitlines() if not line.startswith("# ")).strip("\n")
+    timing = "" if mode == "accuracy" else " on a quiet machine (nothing else running)"
+    lines = [f"# {title}", "",
+             f"Generated; do not edit. Regenerate from a clone{timing}, with the kernels built "
+             f"(`python -m tf_activations build`):", "",
+             "```bash", command, "```", "",
+             *(f"- {line}" for line in header), ""]
+    lines += [_ACCURACY_READING if mode == "accuracy" else _READING, ""]
+    lines += ["<!-- illustrative: measurements of the run named above; the command regenerates them -->",
+              "```text", tables, "```", ""]
+    return "\n".join(lines)
+
+
 class _Tee:
     def __init__(self, *streams):
         self.streams = streams
@@ -279,8 +319,9 @@ def main(argv=None) -> int:
     with _native_log_muted():  # plan() may import TensorFlow (Keras' names)
         try:
             work = plan(args)
-            if args.out and (os.path.isdir(args.out) or not os.path.isdir(os.path.dirname(os.path.abspath(args.out)))):
-                raise UsageError(f"--out {args.out!r}: give a file in an existing folder")
+            for option, path in (("--out", args.out), ("--markdown", args.markdown)):
+                if path and (os.path.isdir(path) or not os.path.isdir(os.path.dirname(os.path.abspath(path)))):
+                    raise UsageError(f"{option} {path!r}: give a file in an existing folder")
         except UsageError as err:
             parser.error(str(err))
         costs = [c for _, _, cs in work for c in cs]
@@ -289,7 +330,8 @@ def main(argv=None) -> int:
             print(f"{len(costs)} rows ({', '.join(label for label, _, _ in work)}), estimated "
                   f"{_timing._clock(progress.total)} on a 2-core machine", file=sys.stderr, flush=True)
         report = open(args.out, "w", encoding="utf-8") if args.out else None
-        out = _Tee(sys.stdout, report) if report else sys.stdout
+        page = io.StringIO() if args.markdown else None
+        out = _Tee(*(s for s in (sys.stdout, report, page) if s is not None))
         try:
             for line in _timing.environment():
                 print(line, file=out)
@@ -299,8 +341,13 @@ def main(argv=None) -> int:
         finally:
             if report:
                 report.close()
-    if args.out:
-        print(f"wrote {os.path.abspath(args.out)}")
+    if args.markdown:
+        argv = sys.argv[1:] if argv is None else list(argv)
+        with open(args.markdown, "w", encoding="utf-8") as f:
+            f.write(markdown_page(argv, args.mode or SUMMARY, page.getvalue()))
+    for path in (args.out, args.markdown):
+        if path:
+            print(f"wrote {os.path.abspath(path)}")
     return 0
 
 
