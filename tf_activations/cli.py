@@ -78,9 +78,80 @@ def _check_out_folder(path):
         raise UsageError(f"--out {path!r} cannot be created: {parent!r} is not a writable folder")
 
 
+def _markdown_default(value):
+    """A parameter default as a reader would type it (1/3 as 0.3333, not 0.3333333333333333)."""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return repr(value)
+
+
+def _markdown_cell(text):
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def markdown_activations() -> str:
+    """The activations as a Markdown table, grouped by family in declaration order: each name
+    with its parameters and defaults, its aliases or what it is a variant of, and its paper."""
+    from tf_activations import _registry
+
+    by_family = {}
+    for name in _registry.SPECS:  # declaration order: each family's names as the catalog groups them
+        info = _registry.info(name)
+        by_family.setdefault(info["family"], []).append(info)
+    lines = ["| family | name (parameters and defaults) | paper |", "|---|---|---|"]
+    for family, infos in by_family.items():
+        for info in infos:
+            params = ", ".join(f"{k}={_markdown_default(p['default'])}" for k, p in info["parameters"].items())
+            cell = f"`{info['name']}({params})`" if params else f"`{info['name']}`"
+            if info["variant_of"]:
+                fixed = ", ".join(f"{k}={_markdown_default(v)}" for k, v in info["variant_of"]["parameters"].items())
+                cell += f" = `{info['variant_of']['name']}({fixed})`"
+            if info["aliases"]:
+                cell += " (alias " + ", ".join(f"`{a}`" for a in info["aliases"]) + ")"
+            lines.append(f"| {family} | {_markdown_cell(cell)} | {_markdown_cell(info['paper'])} |")
+    return "\n".join(lines)
+
+
+def markdown_kernels() -> str:
+    """Which names have a C++ kernel and whether the dispatch code runs it (eagerly and in a
+    tf.function on a CPU) in the default and in exact mode, as a Markdown table. Read from
+    tf_activations.status()'s routes, so it needs the kernels loaded."""
+    import tf_activations
+    from tf_activations import _registry, _status, native
+
+    found = _status.kernel_status()
+    if not found.active:
+        raise UsageError(f"the kernel table is read from the dispatch code with the kernels loaded; they are "
+                         f"{found.state}{': ' + found.fix if found.fix else ''}")
+    with_kernel = set(native.kernel_names())
+    names = [n for n in _registry.available() if native.has_kernel(n) or n in with_kernel]
+    routes = {}
+    for mode in (False, True):
+        with tf_activations.exact(mode):
+            routes[mode] = _status.path_table(names)
+
+    def runs(name, mode):
+        """`name`, `name` (eager only), ... where the kernel runs in this mode; None where it does not."""
+        sites = [s for s in ("eager", "tf.function") if routes[mode][name][s] == "kernel"]
+        if not sites:
+            return None
+        return f"`{name}`" + ("" if len(sites) == 2 else f" ({sites[0]} only)")
+
+    rows = [("by default", [runs(n, False) for n in names]), ("in exact mode", [runs(n, True) for n in names])]
+    unused = [f"`{n}`" for n in names if runs(n, False) is None and runs(n, True) is None]
+    lines = ["| C++ kernel runs | names |", "|---|---|"]
+    lines += [f"| {label} | {', '.join(c for c in cells if c)} |" for label, cells in rows]
+    if unused:
+        lines.append(f"| built, never chosen | {', '.join(unused)} |")
+    return "\n".join(lines)
+
+
 def cmd_list(args):
     from tf_activations import _registry
 
+    if args.markdown:
+        print(markdown_kernels() if args.markdown == "kernels" else markdown_activations())
+        return 0
     names = _registry.available()
     width = max(map(len, names))
     for name in names:
@@ -302,6 +373,10 @@ def make_parser():
 
     p = sub.add_parser("list", help="every activation with its family and formula")
     p.add_argument("--full", action="store_true", help="do not shorten long formulas")
+    p.add_argument("--markdown", nargs="?", const="activations", choices=["activations", "kernels"],
+                   help="print a Markdown table instead (the README's): `activations` (the default) by family, "
+                        "with parameters, defaults and papers; `kernels`: which names have a C++ kernel and "
+                        "what runs in the default and in exact mode (needs the kernels built)")
     p.set_defaults(func=cmd_list)
 
     p = sub.add_parser(
