@@ -73,7 +73,7 @@ def test_default_graph_has_no_float64_op(name):
         assert not _has_float64(_graph_ops(ta.get(name), x)), name
     with ta.exact():
         exact_ops = _graph_ops(ta.get(name), x)
-    if SPECS[name].float64_forward and SPECS[name].derivative is not None and not SPECS[name].tf_kernel:
+    if SPECS[name].float64_forward and SPECS[name].derivative is not None and not SPECS[name].tf_op:
         assert _has_float64(exact_ops), f"{name}: exact mode should evaluate float32 in float64"
 
 

@@ -91,9 +91,9 @@ def test_normalisers_give_distributions(name, x):
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_zero_centred_claim(name):
-    """zero_centered means symmetric outputs: an odd function, f(-x) = -f(x)."""
+    """zero_centred means symmetric outputs: an odd function, f(-x) = -f(x)."""
     info = tf_activations.info(name)["properties"]
     x = np.array([0.3, 0.75, 2.0, 7.0])
     f = tf_activations.get(name)
     odd = np.allclose(f(tf.constant(-x)).numpy(), -f(tf.constant(x)).numpy(), rtol=1e-12, atol=0)
-    assert odd == info["zero_centered"], name
+    assert odd == info["zero_centred"], name

@@ -153,7 +153,7 @@ class Activation:
     ``forward(x, **params)`` and ``derivative(x, **params)`` take tensors in the
     compute dtype (params as tensors of that dtype) and must be numerically
     stable for every finite input and at +-inf. ``param_derivatives`` maps a
-    differentiable parameter's name to d f / d param. ``tf_kernel``, when set,
+    differentiable parameter's name to d f / d param. ``tf_op``, when set,
     is a ``tf.nn`` op with a fused kernel and a correct native gradient used
     instead of the composite when it applies (returns None otherwise); it
     must be as accurate as the composite, since it runs in exact mode too.
@@ -167,7 +167,7 @@ class Activation:
     are the teaching text; their numbers come from the measurement, never from here.
     ``aliases`` are other spellings of the same function (Keras', PyTorch's, TF Addons');
     ``variant_of`` marks a declaration made by :func:`variant`.
-    ``zero_centered`` means symmetric outputs (an odd function, like tanh),
+    ``zero_centred`` means symmetric outputs (an odd function, like tanh),
     not merely outputs of both signs. ``axis_op`` marks functions of a whole axis (softmax, glu, ...), whose
     ``forward`` and ``vjp`` take the axis; ``derivative`` of those is the
     diagonal of the Jacobian, d y_i / d x_i. ``check``, when set, validates
@@ -186,7 +186,7 @@ class Activation:
     derivative: Optional[Callable] = None
     params: tuple = ()
     param_derivatives: Mapping[str, Callable] = dataclasses.field(default_factory=dict)
-    tf_kernel: Optional[Callable] = None
+    tf_op: Optional[Callable] = None
     vjp: Optional[Callable] = None  # axis ops: vjp(x, dy, **params) -> dx
     check: Optional[Callable] = None  # axis ops: check(x, **params) -> x, raising on a bad shape
     line: Optional[Line] = None  # axis ops: how they are drawn and measured along one x
@@ -204,7 +204,7 @@ class Activation:
     smooth: bool = True
     bounded_below: bool = False
     bounded_above: bool = False
-    zero_centered: bool = False
+    zero_centred: bool = False
     keras_builtin: bool = False
     keras_is_default: bool = True  # False where Keras' own function is wrong (sparsemax)
     # A Keras name saved as "tf_activations>name": plain Keras' function of that name would
@@ -253,7 +253,7 @@ class Activation:
                 "smooth": self.smooth,
                 "bounded_below": self.bounded_below,
                 "bounded_above": self.bounded_above,
-                "zero_centered": self.zero_centered,
+                "zero_centred": self.zero_centred,
             },
             "elementwise": not self.axis_op,
             "kinks": self.kinks,
@@ -290,7 +290,7 @@ def variant(base: Activation, name: str, fixed: Mapping[str, Any], **overrides) 
         forward=bound(base.forward),
         derivative=bound(base.derivative),
         param_derivatives={k: bound(v) for k, v in base.param_derivatives.items() if k not in fixed},
-        tf_kernel=bound(base.tf_kernel),
+        tf_op=bound(base.tf_op),
         vjp=bound(base.vjp),
         check=bound(base.check),
         keras_builtin=False,

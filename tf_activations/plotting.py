@@ -400,7 +400,7 @@ variance of f(x) for x ~ N(0, 1); "saturates": where |f'| &lt; {properties.SATUR
 f' = 0; "zeros": the N(0, 1) mass where f(x) = 0. Plots: solid f(x), dashed f'(x) over x in
 [{x_range[0]:g}, {x_range[1]:g}] (wider, up to |x| = 12, where that shows saturation begin); shaded: saturated,
 hatched: dead. Vector functions are drawn and measured
-along the line through their input their declaration gives ({esc(lines)}), their mean, variance and zeros
+along the line through their input their declaration gives ({html.escape(lines)}), their mean, variance and zeros
 on rows of 8 N(0, 1) inputs.
 {speed}; max ulp f32: the largest float32 error of the default mode against the float64 result.</p>
 <table>

@@ -115,7 +115,7 @@ def _gelu_derivative(x, approximate):
 def _hard_swish_derivative(x):
     inside = tf.clip_by_value(x, -3.0, 3.0)  # 2x + 3 must not overflow in the unused branch
     slope = tf.where(x >= 3.0, tf.ones_like(x), m.step(x > -3.0, x) * (2.0 * inside + 3.0) / 6.0)
-    # XLA clamps a NaN into [-3, 3] (slope 0 there), TF's kernel keeps it: NaN either way, and
+    # XLA clamps a NaN into [-3, 3] (slope 0 there), TF's op keeps it: NaN either way, and
     # x * slope (not x) there, so that f''(NaN) is NaN too, not the 1 of d x / d x
     return tf.where(tf.math.is_nan(x), x * slope, slope)
 
