@@ -7,6 +7,8 @@ The library is built from ``kernels/`` once per session into a temporary cache
 from __future__ import annotations
 
 import os
+import pathlib
+import re
 import subprocess
 import sys
 import textwrap
@@ -183,7 +185,8 @@ def test_second_order(lib, name, kw):
 
 
 # kernels that save f'(x) in a training graph; swish only at beta = 1 (silu's op: no d/dbeta)
-SAVED_CASES = [(n, kw) for n, kw in CASES if native._KERNELS[n].saved and kw.get("beta", 1.0) == 1.0]
+SAVED = {name for name, k in native.kernel_table() if k.saved}
+SAVED_CASES = [(n, kw) for n, kw in CASES if n in SAVED and kw.get("beta", 1.0) == 1.0]
 
 
 def _op_types(f, *args):
@@ -668,3 +671,15 @@ def test_a_tensor_split_across_threads_gives_what_its_slices_give(lib, name, par
         xr = x64.astype(np.float32).astype(np.float64)
         s = 1.0 / (1.0 + np.exp(-1.5 * xr))
         np.testing.assert_allclose(whole[2], np.sum(xr * xr * s * (1.0 - s)), rtol=1e-5)
+
+
+def test_every_functor_has_its_declaration_entry_and_back():
+    """A functor in kernels/activations.h that no declaration lists never runs; an entry
+    whose functor is missing fails when the op runs. swish_beta1 is silu's functor, which
+    swish uses where beta is a constant 1 (native.dispatch)."""
+    header = (pathlib.Path(__file__).resolve().parent.parent / "kernels" / "activations.h").read_text()
+    block = header[header.index("#define TFA_ACTIVATIONS(X)"):]
+    block = block[:block.index("\n\n")]
+    functors = set(re.findall(r"X\((\w+),", block))
+    declared = {fn for _, k in native.kernel_table() for fn in (k.fn, k.fast_fn) if fn}
+    assert functors == declared | {"swish_beta1"}

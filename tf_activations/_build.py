@@ -579,7 +579,7 @@ def make_function(spec: Activation, keras_fn=None):
     """
     sig = signature(spec)
     keras = keras_call(spec, keras_fn)
-    native.provide_formulas(spec.name, spec.derivative, spec.param_derivatives, backward_dtype)
+    native.register(spec.name, spec.kernels, spec.derivative, spec.param_derivatives, backward_dtype)
     defaults = spec.defaults
     names = tuple(defaults)
 

@@ -124,6 +124,31 @@ class Line:
 
 
 @dataclasses.dataclass(frozen=True)
+class Kernel:
+    """A fused C++ kernel of the declaration it sits in (a functor in kernels/activations.h).
+
+    ``fn`` names the functor (the ops' ``fn`` attribute); the kernel runs only where the
+    parameters in ``consts`` have those values (gelu's tanh form is another functor;
+    softplus' kernel is beta = 1 without a threshold). ``param`` is the differentiable scalar
+    parameter it takes, ``fixed`` the float parameters it takes, in the functor's c[] order.
+    ``default``: measured faster than Keras' function (names Keras lacks: the float32
+    composite) at every size, so it runs outside exact mode; ``exact``: within 1 ulp, so it
+    runs in exact mode. ``fast_fn``: a float-math variant the default mode runs instead.
+    ``saved``: in a training graph the forward also writes f'(x), measured faster than the
+    two-op path. See kernels/README.md for how each is measured.
+    """
+
+    fn: str
+    param: Optional[str] = None
+    fixed: tuple = ()
+    consts: tuple = ()
+    default: bool = False
+    exact: bool = False
+    fast_fn: Optional[str] = None
+    saved: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class Claim:
     """One advantage or disadvantage, in a form a test can check.
 
@@ -195,6 +220,7 @@ class Activation:
     # function works along ("same", "halved" by the gated units, "units" for maxout); and
     # for a normaliser that takes a mask as keras.layers.Softmax does, what masked entries
     # become (0 for softmax, -inf for log_softmax).
+    kernels: tuple = ()  # Kernel(...) entries: the fused C++ kernels that compute it
     layer_name: str = ""
     output_shape: str = "same"
     mask_fill: Optional[float] = None

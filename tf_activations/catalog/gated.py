@@ -4,7 +4,7 @@ import math
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param, claim, variant
+from tf_activations._spec import Activation, Kernel, Param, claim, variant
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
@@ -187,6 +187,9 @@ GELU = Activation(
         C.EXPENSIVE,
     ),
     layer_name="GELU",
+    # The tanh form has its own functor; it loses to Keras' at 2^16 or 2^20 elements.
+    kernels=(Kernel("gelu", consts=(("approximate", False),), default=True, fast_fn="gelu_float"),
+             Kernel("gelu_tanh", consts=(("approximate", True),))),
 )
 
 
@@ -211,6 +214,7 @@ ACTIVATIONS = [
         use_when="Deep convolutional networks (EfficientNet) wanting a smooth relu-like unit; beta can be learned.",
         advantages=_SWISH_ADVANTAGES,
         disadvantages=_SWISH_DISADVANTAGES,
+        kernels=(Kernel("swish", param="beta", default=True, saved=True),),
     ),
     Activation(
         name="silu",
@@ -229,6 +233,7 @@ ACTIVATIONS = [
         advantages=_SWISH_ADVANTAGES,
         disadvantages=_SWISH_DISADVANTAGES,
         layer_name="SiLU",
+        kernels=(Kernel("silu", default=True, saved=True),),
     ),
     Activation(
         name="mish",
@@ -255,6 +260,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
             C.EXPENSIVE,
         ),
+        kernels=(Kernel("mish", default=True, exact=True),),
     ),
     GELU,
     variant(
@@ -292,6 +298,7 @@ ACTIVATIONS = [
             C.KINKED,
             C.NON_MONOTONIC,
         ),
+        kernels=(Kernel("hard_swish", default=True, exact=True),),
     ),
     Activation(
         name="lisht",
@@ -316,6 +323,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
         ),
         layer_name="LiSHT",
+        kernels=(Kernel("lisht", default=True, exact=True, fast_fn="lisht_float", saved=True),),
     ),
     Activation(
         name="snake",
@@ -339,5 +347,6 @@ ACTIVATIONS = [
             claim("flat_points", "Its slope 1 + sin(2x) touches 0 periodically: at {flat_points}."),
             C.NOT_ZERO_CENTRED,
         ),
+        kernels=(Kernel("snake", param="frequency", default=True, exact=True, fast_fn="snake_float"),),
     ),
 ]

@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param, claim
+from tf_activations._spec import Activation, Kernel, Param, claim
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
@@ -274,6 +274,7 @@ ACTIVATIONS = [
             C.EXP_COST,
         ),
         layer_name="ELU",
+        kernels=(Kernel("elu", fixed=("alpha",), exact=True),),
     ),
     Activation(
         name="selu",
@@ -301,6 +302,7 @@ ACTIVATIONS = [
             claim("note", "The fixed point needs lecun_normal weights and standardised inputs; batch norm or ordinary dropout break it."),
         ),
         layer_name="SELU",
+        kernels=(Kernel("selu"),),
     ),
     Activation(
         name="celu",
@@ -327,6 +329,7 @@ ACTIVATIONS = [
             C.EXP_COST,
         ),
         layer_name="CELU",
+        kernels=(Kernel("celu", fixed=("alpha",), default=True, exact=True, saved=True),),
     ),
     Activation(
         name="softplus",
@@ -364,6 +367,7 @@ ACTIVATIONS = [
             C.SATURATES,
             C.EXPENSIVE,
         ),
+        kernels=(Kernel("softplus", consts=(("beta", 1.0), ("threshold", None)), exact=True),),
     ),
     Activation(
         name="squareplus",

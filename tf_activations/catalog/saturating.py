@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, claim
+from tf_activations._spec import Activation, Kernel, claim
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
@@ -32,6 +32,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
             C.EXP_COST,
         ),
+        kernels=(Kernel("sigmoid"),),
     ),
     Activation(
         name="tanh",
@@ -58,6 +59,7 @@ ACTIVATIONS = [
             C.SATURATES,
             C.EXP_COST,
         ),
+        kernels=(Kernel("tanh"),),
     ),
     Activation(
         name="hard_sigmoid",
@@ -87,6 +89,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
         ),
         aliases=("hardsigmoid",),
+        kernels=(Kernel("hard_sigmoid", default=True, exact=True),),
     ),
     Activation(
         name="hard_tanh",
