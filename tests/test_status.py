@@ -236,7 +236,7 @@ def test_without_proc_self_fd_status_says_so(tmp_path, monkeypatch, fresh_loader
     root = tmp_path / "cache"
     _plant_tampered(root)
     monkeypatch.setenv("TF_ACTIVATIONS_CACHE", str(root))
-    monkeypatch.setattr(builder, "_FD_DIR", str(tmp_path / "no-proc-here"))
+    monkeypatch.setattr(builder, "FD_DIR", str(tmp_path / "no-proc-here"))
     with pytest.warns(UserWarning):
         k = _status.kernel_status()
     assert k.state == "unsupported system" and "no-proc-here" in k.reason and "Linux" in k.fix

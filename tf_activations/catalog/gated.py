@@ -15,11 +15,11 @@ _TANH_GELU_A = 0.044715
 _MISH_LINEAR_ABOVE = 20.0
 
 
-def _swish(x, beta):
+def swish(x, beta):
     return m.times_sigmoid(x, beta * x)
 
 
-def _swish_derivative(x, beta):
+def swish_derivative(x, beta):
     z = beta * x
     return m.sigmoid_plus_times_slope(z, z)
 
@@ -78,7 +78,7 @@ def _gaussian_halves(x):
     return _INV_SQRT_2PI, tf.exp(-0.25 * tf.square(_flat_beyond(x)))
 
 
-def _gelu(x, approximate):
+def gelu(x, approximate):
     if approximate:
         # 0.5 x (1 + tanh(u)) == x * sigmoid(2u): no cancellation for x < 0.
         return m.times_sigmoid(x, 2.0 * _tanh_gelu_u(x))
@@ -98,7 +98,7 @@ def _tanh_gelu_u(x):
     return _TANH_GELU_C * (x + _TANH_GELU_A * (x * x * x))
 
 
-def _gelu_derivative(x, approximate):
+def gelu_derivative(x, approximate):
     if approximate:
         z = 2.0 * _tanh_gelu_u(x)
         xc = _flat_beyond(x)  # where the slope is non-zero, xc is x
@@ -170,8 +170,8 @@ GELU = Activation(
     derivative_formula="Phi(x) + x * phi(x) (exact)",
     output_range="[-0.1700, inf)",
     reference="Hendrycks & Gimpel, 'Gaussian Error Linear Units (GELUs)', arXiv:1606.08415, 2016",
-    forward=_gelu,
-    derivative=_gelu_derivative,
+    forward=gelu,
+    derivative=gelu_derivative,
     params=(Param("approximate", False, "Use the tanh approximation (BERT/GPT-2 'gelu_new').", kind="bool"),),
     monotonic=False,
     bounded_below=True,
@@ -202,8 +202,8 @@ ACTIVATIONS = [
         derivative_formula="s + beta * x * s * (1 - s), s = sigmoid(beta * x); d/d beta = x^2 * s * (1 - s)",
         output_range="[-0.2785 / beta, inf) for beta > 0",
         reference="Ramachandran, Zoph & Le, 'Searching for Activation Functions', arXiv:1710.05941, 2017",
-        forward=_swish,
-        derivative=_swish_derivative,
+        forward=swish,
+        derivative=swish_derivative,
         param_derivatives={"beta": _swish_beta_derivative},
         params=(_BETA,),
         monotonic=False,
@@ -224,8 +224,8 @@ ACTIVATIONS = [
         derivative_formula="s * (1 + x * (1 - s)), s = sigmoid(x)",
         output_range="[-0.2785, inf)",
         reference="Elfwing, Uchibe & Doya, 'Sigmoid-Weighted Linear Units for Neural Network Function Approximation in Reinforcement Learning', 2018; Hendrycks & Gimpel 2016",
-        forward=lambda x: _swish(x, 1.0),
-        derivative=lambda x: _swish_derivative(x, 1.0),
+        forward=lambda x: swish(x, 1.0),
+        derivative=lambda x: swish_derivative(x, 1.0),
         monotonic=False,
         bounded_below=True,
         keras_builtin=True,
