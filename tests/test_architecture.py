@@ -139,13 +139,27 @@ def test_package_modules_import_each_other_at_the_top():
     assert not hidden, hidden
 
 
+def _private(name):
+    return name.startswith("_") and not name.startswith("__")
+
+
 def test_no_module_uses_another_modules_private_names():
+    """Neither ``from m import _x`` nor ``m._x`` for another package module ``m`` (its private
+    modules, such as ``_registry``, are the package's to import)."""
     modules = _modules()
     private = []
     for name, path in modules.items():
-        for node in ast.walk(ast.parse(path.read_text())):
+        tree = ast.parse(path.read_text())
+        imported = set()  # local names bound to package modules
+        for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("tf_activations"):
-                private += [f"{name}: from {node.module} import {a.name}" for a in node.names
-                            if a.name.startswith("_") and not a.name.startswith("__")
-                            and f"{node.module}.{a.name}" not in modules]
-    assert not private, private
+                for a in node.names:
+                    if f"{node.module}.{a.name}" in modules:
+                        imported.add(a.asname or a.name)
+                    elif _private(a.name):
+                        private.append(f"{name}: from {node.module} import {a.name}")
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name)
+                    and node.value.id in imported and _private(node.attr)):
+                private.append(f"{name}: {node.value.id}.{node.attr}")
+    assert not private, sorted(set(private))

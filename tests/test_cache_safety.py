@@ -294,7 +294,7 @@ def test_each_load_opens_its_own_file_although_descriptor_numbers_repeat(cache, 
 def test_without_proc_self_fd_the_kernels_are_refused_with_a_warning(cache, marker_sos, tmp_path, monkeypatch):
     monkeypatch.setenv("TFA_MARKER_DIR", str(tmp_path))
     _plant(marker_sos["genuine"])
-    monkeypatch.setattr(builder, "_FD_DIR", str(tmp_path / "no-proc-here"))
+    monkeypatch.setattr(builder, "FD_DIR", str(tmp_path / "no-proc-here"))
     message = _only_warning("cannot load")
     assert "safely on this system" in message and "no-proc-here" in message
     assert not (tmp_path / "genuine-ran").exists()

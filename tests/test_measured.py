@@ -112,7 +112,7 @@ def _wrong_flags(declared, p):
     """The declared flags the measurement contradicts."""
     measured = {"monotonic": p["monotonic"], "smooth": not p["jumps"], "bounded_below": p["bounded_below"],
                 "bounded_above": p["bounded_above"],
-                "zero_centered": p["odd"] and abs(p["mean"]) < 1e-9}  # odd, so the mean is 0 too
+                "zero_centred": p["odd"] and abs(p["mean"]) < 1e-9}  # odd, so the mean is 0 too
     return {k: (declared[k], v) for k, v in measured.items() if declared[k] != v}
 
 
@@ -124,7 +124,7 @@ def test_declared_flags_match_the_measurement(name):
 
 
 @pytest.mark.parametrize("name, flag", [("elu", "smooth"), ("threshold", "bounded_below"), ("mish", "monotonic"),
-                                        ("relu", "smooth"), ("tanh", "zero_centered"), ("sigmoid", "bounded_above")])
+                                        ("relu", "smooth"), ("tanh", "zero_centred"), ("sigmoid", "bounded_above")])
 def test_a_wrong_flag_would_be_caught(name, flag):
     declared = dict(tf_activations.info(name)["properties"])
     declared[flag] = not declared[flag]

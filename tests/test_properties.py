@@ -11,6 +11,15 @@ import tf_activations
 from peers import keras_peer
 
 ELEMENTWISE = [n for n in tf_activations.available() if tf_activations.info(n)["elementwise"]]
+# Where the default mode runs Keras' own function and that function breaks the property, the
+# default may break it where Keras does, and only there: these names, each with the reason.
+KERAS_NOT_FINITE = {
+    "squareplus": "Keras' squareplus forms x * x: inf for |x| > 1.8e19",
+    "gelu_tanh": "Keras' gelu(approximate=True) cubes x: a NaN gradient for |x| > 7e12",
+}
+KERAS_NOT_MONOTONIC = {
+    "squareplus": "Keras' (x + sqrt(x^2 + 4)) / 2 cancels for x < 0 and can step down by an ulp",
+}
 finite_f32 = hnp.arrays(np.float32, st.integers(1, 64),
                         elements=st.floats(allow_nan=False, allow_infinity=False, width=32))
 
@@ -43,9 +52,8 @@ def test_finite_in_finite_out(name, x, mode):
         return np.isfinite(y.numpy()) & ~np.isnan(tape.gradient(y, xt).numpy())
 
     ok = sound(tf_activations.get(name))
-    peer = keras_peer(name, mode)
-    if peer is not None:  # Keras' squareplus overflows near the float max: the default may too
-        ok |= ~sound(peer)
+    if name in KERAS_NOT_FINITE and mode == "default":  # Keras' own function runs there
+        ok |= ~sound(keras_peer(name, mode))
     assert ok.all(), f"{name}: not finite at {x[~ok]}"
 
 
@@ -65,9 +73,8 @@ def test_monotonic_claim_holds(name, x, mode):
             return (np.diff(y) >= 0) | (y[1:] == y[:-1])
 
     ok = rises(tf_activations.get(name))
-    peer = keras_peer(name, mode)
-    if peer is not None:  # Keras' squareplus cancels for x < 0 and can step down by an ulp
-        ok |= ~rises(peer)
+    if name in KERAS_NOT_MONOTONIC and mode == "default":  # Keras' own function runs there
+        ok |= ~rises(keras_peer(name, mode))
     assert ok.all(), name
 
 
@@ -91,9 +98,9 @@ def test_normalisers_give_distributions(name, x):
 
 @pytest.mark.parametrize("name", ELEMENTWISE)
 def test_zero_centred_claim(name):
-    """zero_centered means symmetric outputs: an odd function, f(-x) = -f(x)."""
+    """zero_centred means symmetric outputs: an odd function, f(-x) = -f(x)."""
     info = tf_activations.info(name)["properties"]
     x = np.array([0.3, 0.75, 2.0, 7.0])
     f = tf_activations.get(name)
     odd = np.allclose(f(tf.constant(-x)).numpy(), -f(tf.constant(x)).numpy(), rtol=1e-12, atol=0)
-    assert odd == info["zero_centered"], name
+    assert odd == info["zero_centred"], name

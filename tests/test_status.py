@@ -53,8 +53,8 @@ def check_graph(name, path, jit):
     if path == "keras":
         assert ours == keras, (name, jit, ours, keras)
     elif path == "tf.nn":
-        assert spec.tf_kernel is not None, name
-        assert ours == op_types(lambda x: spec.tf_kernel(x, **fixed), jit), (name, jit, ours)
+        assert spec.tf_op is not None, name
+        assert ours == op_types(lambda x: spec.tf_op(x, **fixed), jit), (name, jit, ours)
     elif path == "composite":
         assert ours != keras, (name, jit, ours)
 
@@ -236,7 +236,7 @@ def test_without_proc_self_fd_status_says_so(tmp_path, monkeypatch, fresh_loader
     root = tmp_path / "cache"
     _plant_tampered(root)
     monkeypatch.setenv("TF_ACTIVATIONS_CACHE", str(root))
-    monkeypatch.setattr(builder, "_FD_DIR", str(tmp_path / "no-proc-here"))
+    monkeypatch.setattr(builder, "FD_DIR", str(tmp_path / "no-proc-here"))
     with pytest.warns(UserWarning):
         k = _status.kernel_status()
     assert k.state == "unsupported system" and "no-proc-here" in k.reason and "Linux" in k.fix

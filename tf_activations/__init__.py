@@ -22,12 +22,10 @@ except ImportError as _err:
         "environment that already has tensorflow, tensorflow-cpu or tensorflow[and-cuda] keeps it)",
         name="tensorflow") from None
 
-import os as _os
-
 from tf_activations._registry import ALIASES as _ALIASES
 from tf_activations._registry import FUNCTIONS as _FUNCTIONS
 from tf_activations._registry import available, derivative, get
-from tf_activations import addons_compat, diagnostics, keras_strings, layers, native
+from tf_activations import _env, addons_compat, diagnostics, keras_strings, layers, native
 from tf_activations._mode import exact, is_exact, set_exact
 from tf_activations._status import status
 from tf_activations.keras_strings import use_keras_builtins, use_tf_activations
@@ -46,7 +44,7 @@ native.available()
 # tf.keras is tf_keras (Keras 2) under TF_USE_LEGACY_KERAS (TensorFlow's rule): register the
 # strings and layers there too. Without tf_keras installed tf.keras fails on its own; we do not,
 # but say which extra installs it.
-if _os.environ.get("TF_USE_LEGACY_KERAS", "") in ("1", "true", "True"):
+if _env.legacy_keras():
     try:
         from tf_activations import legacy_keras
     except ImportError as _err:

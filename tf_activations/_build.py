@@ -485,8 +485,8 @@ def route(spec: Activation, x, params: dict, keras=None) -> tuple:
         y = native.dispatch(spec.name, x, fixed, tensors, exact=exact)
         if y is not None:
             return KERNEL, y
-    if spec.tf_kernel is not None and not tensors:
-        y = spec.tf_kernel(x, **fixed)
+    if spec.tf_op is not None and not tensors:
+        y = spec.tf_op(x, **fixed)
         if y is not None:
             return TF_NN, y
     if not exact and keras is not None:
@@ -559,9 +559,9 @@ def _keras_default_call(spec: Activation, keras_fn):
     Keras lacking the name)."""
     if spec.axis_op or any(p.differentiable for p in spec.params):
         return None
-    if spec.tf_kernel is not None:  # relu and friends: the tf.nn op, or apply() where it declines
+    if spec.tf_op is not None:  # relu and friends: the tf.nn op, or apply() where it declines
         defaults = spec.defaults
-        return lambda x: spec.tf_kernel(x, **defaults)
+        return lambda x: spec.tf_op(x, **defaults)
     if keras_fn is None or not spec.keras_is_default:
         return None
     keras_params = inspect.signature(keras_fn).parameters
@@ -579,7 +579,7 @@ def make_function(spec: Activation, keras_fn=None):
     """
     sig = signature(spec)
     keras = keras_call(spec, keras_fn)
-    native.provide_formulas(spec.name, spec.derivative, spec.param_derivatives, backward_dtype)
+    native.register(spec.name, spec.kernels, spec.derivative, spec.param_derivatives, backward_dtype)
     defaults = spec.defaults
     names = tuple(defaults)
 

@@ -1,8 +1,9 @@
 """One rule for every TF_ACTIVATIONS_* on/off environment variable.
 
 On: 1, true, yes, on. Off: unset, empty, 0, false, no, off. Any case, spaces around
-ignored. Anything else is off, with one warning per variable and value. (TensorFlow's
-own TF_USE_LEGACY_KERAS keeps TensorFlow's rule, in ``tf_activations/__init__.py``.)
+ignored. Anything else is off, with one warning per variable and value. TensorFlow's
+own TF_USE_LEGACY_KERAS keeps TensorFlow's rule (:func:`legacy_keras`), since TensorFlow
+decides what tf.keras is by it.
 
 No package imports: it is read while the package itself is being imported.
 """
@@ -29,3 +30,8 @@ def flag(name: str) -> bool:
                       f"accepted: {', '.join(TRUE_WORDS)} (on) or {', '.join(FALSE_WORDS)} or empty (off), "
                       f"in any case", stacklevel=3)
     return False
+
+
+def legacy_keras() -> bool:
+    """TF_USE_LEGACY_KERAS as TensorFlow reads it (tf.keras is then tf_keras): "1", "true", "True"."""
+    return os.environ.get("TF_USE_LEGACY_KERAS", "") in ("1", "true", "True")

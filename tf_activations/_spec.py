@@ -124,6 +124,31 @@ class Line:
 
 
 @dataclasses.dataclass(frozen=True)
+class Kernel:
+    """A fused C++ kernel of the declaration it sits in (a functor in kernels/activations.h).
+
+    ``fn`` names the functor (the ops' ``fn`` attribute); the kernel runs only where the
+    parameters in ``consts`` have those values (gelu's tanh form is another functor;
+    softplus' kernel is beta = 1 without a threshold). ``param`` is the differentiable scalar
+    parameter it takes, ``fixed`` the float parameters it takes, in the functor's c[] order.
+    ``default``: measured faster than Keras' function (names Keras lacks: the float32
+    composite) at every size, so it runs outside exact mode; ``exact``: within 1 ulp, so it
+    runs in exact mode. ``fast_fn``: a float-math variant the default mode runs instead.
+    ``saved``: in a training graph the forward also writes f'(x), measured faster than the
+    two-op path. See kernels/README.md for how each is measured.
+    """
+
+    fn: str
+    param: Optional[str] = None
+    fixed: tuple = ()
+    consts: tuple = ()
+    default: bool = False
+    exact: bool = False
+    fast_fn: Optional[str] = None
+    saved: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
 class Claim:
     """One advantage or disadvantage, in a form a test can check.
 
@@ -153,7 +178,7 @@ class Activation:
     ``forward(x, **params)`` and ``derivative(x, **params)`` take tensors in the
     compute dtype (params as tensors of that dtype) and must be numerically
     stable for every finite input and at +-inf. ``param_derivatives`` maps a
-    differentiable parameter's name to d f / d param. ``tf_kernel``, when set,
+    differentiable parameter's name to d f / d param. ``tf_op``, when set,
     is a ``tf.nn`` op with a fused kernel and a correct native gradient used
     instead of the composite when it applies (returns None otherwise); it
     must be as accurate as the composite, since it runs in exact mode too.
@@ -167,7 +192,7 @@ class Activation:
     are the teaching text; their numbers come from the measurement, never from here.
     ``aliases`` are other spellings of the same function (Keras', PyTorch's, TF Addons');
     ``variant_of`` marks a declaration made by :func:`variant`.
-    ``zero_centered`` means symmetric outputs (an odd function, like tanh),
+    ``zero_centred`` means symmetric outputs (an odd function, like tanh),
     not merely outputs of both signs. ``axis_op`` marks functions of a whole axis (softmax, glu, ...), whose
     ``forward`` and ``vjp`` take the axis; ``derivative`` of those is the
     diagonal of the Jacobian, d y_i / d x_i. ``check``, when set, validates
@@ -186,7 +211,7 @@ class Activation:
     derivative: Optional[Callable] = None
     params: tuple = ()
     param_derivatives: Mapping[str, Callable] = dataclasses.field(default_factory=dict)
-    tf_kernel: Optional[Callable] = None
+    tf_op: Optional[Callable] = None
     vjp: Optional[Callable] = None  # axis ops: vjp(x, dy, **params) -> dx
     check: Optional[Callable] = None  # axis ops: check(x, **params) -> x, raising on a bad shape
     line: Optional[Line] = None  # axis ops: how they are drawn and measured along one x
@@ -195,6 +220,7 @@ class Activation:
     # function works along ("same", "halved" by the gated units, "units" for maxout); and
     # for a normaliser that takes a mask as keras.layers.Softmax does, what masked entries
     # become (0 for softmax, -inf for log_softmax).
+    kernels: tuple = ()  # Kernel(...) entries: the fused C++ kernels that compute it
     layer_name: str = ""
     output_shape: str = "same"
     mask_fill: Optional[float] = None
@@ -204,7 +230,7 @@ class Activation:
     smooth: bool = True
     bounded_below: bool = False
     bounded_above: bool = False
-    zero_centered: bool = False
+    zero_centred: bool = False
     keras_builtin: bool = False
     keras_is_default: bool = True  # False where Keras' own function is wrong (sparsemax)
     # A Keras name saved as "tf_activations>name": plain Keras' function of that name would
@@ -253,7 +279,7 @@ class Activation:
                 "smooth": self.smooth,
                 "bounded_below": self.bounded_below,
                 "bounded_above": self.bounded_above,
-                "zero_centered": self.zero_centered,
+                "zero_centred": self.zero_centred,
             },
             "elementwise": not self.axis_op,
             "kinks": self.kinks,
@@ -290,7 +316,7 @@ def variant(base: Activation, name: str, fixed: Mapping[str, Any], **overrides) 
         forward=bound(base.forward),
         derivative=bound(base.derivative),
         param_derivatives={k: bound(v) for k, v in base.param_derivatives.items() if k not in fixed},
-        tf_kernel=bound(base.tf_kernel),
+        tf_op=bound(base.tf_op),
         vjp=bound(base.vjp),
         check=bound(base.check),
         keras_builtin=False,

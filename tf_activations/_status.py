@@ -139,7 +139,7 @@ def kernel_status() -> Kernels:
     if found.state == "no sources":
         return Kernels(False, "no sources", None, "the kernel sources are not installed with this package",
                        "reinstall tf-activations")
-    if found.state == "refused" and not os.path.isdir(builder._FD_DIR):
+    if found.state == "refused" and not os.path.isdir(builder.FD_DIR):
         return Kernels(False, "unsupported system", found.path, found.reason,
                        "none: the kernels load only where /proc/self/fd exists (Linux)")
     if found.state in ("refused", "load failed", "foreign"):
@@ -196,7 +196,7 @@ def status(names=None) -> Status:
         names = [names]
 
     tf_keras = None
-    if os.environ.get("TF_USE_LEGACY_KERAS", "") in ("1", "true", "True"):  # TensorFlow's own rule
+    if _env.legacy_keras():
         try:
             import tf_keras as _tf_keras
 

@@ -30,7 +30,7 @@ from tf_activations import keras_strings, layers
 from tf_activations._build import to_float_tensor
 from tf_activations._registry import FUNCTIONS
 
-_PACKAGE = "Addons"
+PACKAGE = "Addons"
 
 
 def _bounds(fn_name, lower, upper):
@@ -197,7 +197,7 @@ def make_layers(k, base, module: str = __name__) -> dict:
     classes = {cls.__name__: cls for cls in (GELU, Maxout, Snake, Sparsemax, TLU)}
     for name, cls in classes.items():
         cls.__module__, cls.__qualname__ = module, name
-        k.saving.register_keras_serializable(package=_PACKAGE, name=name)(cls)
+        k.saving.register_keras_serializable(package=PACKAGE, name=name)(cls)
     return classes
 
 
@@ -205,8 +205,8 @@ LAYERS_BY_ADDONS_NAME = make_layers(keras, layers)
 globals().update(LAYERS_BY_ADDONS_NAME)
 
 for _name, _fn in FUNCTIONS_BY_ADDONS_NAME.items():
-    keras.saving.register_keras_serializable(package=_PACKAGE, name=_name)(_fn)
-keras_strings.add_strings({f"{_PACKAGE}>{name}": fn for name, fn in FUNCTIONS_BY_ADDONS_NAME.items()})
+    keras.saving.register_keras_serializable(package=PACKAGE, name=_name)(_fn)
+keras_strings.add_strings({f"{PACKAGE}>{name}": fn for name, fn in FUNCTIONS_BY_ADDONS_NAME.items()})
 del _name, _fn
 
 __all__ = sorted(FUNCTIONS_BY_ADDONS_NAME) + sorted(LAYERS_BY_ADDONS_NAME)

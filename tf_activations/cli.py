@@ -266,7 +266,7 @@ def cmd_plot(args):
         raise UsageError("plot needs at least one name: --names relu,gelu")
     out = args.out or ("_".join(names)[:80] + ".png")
     _check_out_file(out)
-    plotting._matplotlib()
+    plotting.require_matplotlib()
     fig = plotting.plot(names, derivative=not args.no_derivative, x_range=tuple(args.x_range))
     fig.savefig(out, dpi=args.dpi)
     import matplotlib.pyplot as plt
@@ -283,7 +283,7 @@ def cmd_gallery(args):
     if names == []:
         raise UsageError("--names is empty; leave it out to draw every activation")
     _check_out_folder(args.out)
-    plotting._matplotlib()  # before the folder is made: a missing extra leaves nothing behind
+    plotting.require_matplotlib()  # before the folder is made: a missing extra leaves nothing behind
     t0 = time.perf_counter()
     index = plotting.render_gallery(args.out, names=names, cost=args.cost)
     n = len([f for f in os.listdir(args.out) if f.endswith(".png")])

@@ -44,7 +44,8 @@ _KERAS_TABLE = _keras_activations.ALL_OBJECTS_DICT
 _KERAS_ORIGINALS = {name: _KERAS_TABLE[name] for name in list(SPECS) + list(ALIASES) if name in _KERAS_TABLE}
 
 
-def _names():
+def names():
+    """(string, function) for every name and alias, as Keras gets them."""
     for name in SPECS:
         yield name, FUNCTIONS[name]
     for alias, name in ALIASES.items():
@@ -78,7 +79,7 @@ def install(override_builtins: bool = True) -> None:
     if not _tensorflow_backend():
         return
     custom = keras.saving.get_custom_objects()
-    for name, fn in _names():
+    for name, fn in names():
         if name in _KERAS_ORIGINALS and not override_builtins:
             _KERAS_TABLE[name] = _KERAS_ORIGINALS[name]
             if custom.get(name) is fn:

@@ -55,7 +55,7 @@ def _serialize_as_string(k, registered: dict) -> None:
 def _install_strings(k, override_builtins: bool) -> None:
     custom = k.utils.get_custom_objects()
     registered = {}
-    for name, fn in keras_strings._names():  # every name and alias, as Keras 3 gets them
+    for name, fn in keras_strings.names():  # every name and alias, as Keras 3 gets them
         if _is_tf_keras_name(k, name):
             if override_builtins:
                 custom[name] = fn  # saved as the plain name, which plain tf_keras reads back
@@ -64,7 +64,7 @@ def _install_strings(k, override_builtins: bool) -> None:
             if name in SPECS:  # an alias resolves, but saves under its function's name
                 registered[f"{_PACKAGE}>{name}"] = fn
     for name, fn in addons_compat.FUNCTIONS_BY_ADDONS_NAME.items():
-        registered[f"{addons_compat._PACKAGE}>{name}"] = fn
+        registered[f"{addons_compat.PACKAGE}>{name}"] = fn
     for full_name, fn in registered.items():
         package, name = full_name.split(">")
         k.saving.register_keras_serializable(package=package, name=name)(fn)

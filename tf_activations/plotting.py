@@ -41,7 +41,7 @@ FAMILIES = (
     ("gate", "Gates and pooling (vector functions)"),
 )
 
-def _matplotlib():
+def require_matplotlib():
     """Imports matplotlib (choosing Agg when there is no display) or explains the extra."""
     try:
         import matplotlib
@@ -55,7 +55,7 @@ def _matplotlib():
 
 
 def _pyplot():
-    _matplotlib()
+    require_matplotlib()
     import matplotlib.pyplot as plt
 
     return plt
@@ -63,7 +63,7 @@ def _pyplot():
 
 def figure(**kwargs):
     """A Figure not held by pyplot (for files: nothing to close, no backend needed)."""
-    _matplotlib()
+    require_matplotlib()
     from matplotlib.figure import Figure
 
     return Figure(**kwargs)

@@ -80,7 +80,7 @@ def softplus(z):
 def tanh(z):
     """tanh via expm1 of a non-positive argument (accurate near 0 and near +-1).
 
-    Outside exact mode, float32 uses TF's tanh kernel: faster, a TFLite builtin,
+    Outside exact mode, float32 uses TF's tanh op: faster, a TFLite builtin,
     and the closer of the two in float32 (3.8 ulp against 6 for expm1's)."""
     if not is_exact() and z.dtype == tf.float32:
         return tf.math.tanh(z)

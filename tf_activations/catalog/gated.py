@@ -4,7 +4,7 @@ import math
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param, claim, variant
+from tf_activations._spec import Activation, Kernel, Param, claim, variant
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
@@ -15,11 +15,11 @@ _TANH_GELU_A = 0.044715
 _MISH_LINEAR_ABOVE = 20.0
 
 
-def _swish(x, beta):
+def swish(x, beta):
     return m.times_sigmoid(x, beta * x)
 
 
-def _swish_derivative(x, beta):
+def swish_derivative(x, beta):
     z = beta * x
     return m.sigmoid_plus_times_slope(z, z)
 
@@ -78,7 +78,7 @@ def _gaussian_halves(x):
     return _INV_SQRT_2PI, tf.exp(-0.25 * tf.square(_flat_beyond(x)))
 
 
-def _gelu(x, approximate):
+def gelu(x, approximate):
     if approximate:
         # 0.5 x (1 + tanh(u)) == x * sigmoid(2u): no cancellation for x < 0.
         return m.times_sigmoid(x, 2.0 * _tanh_gelu_u(x))
@@ -98,7 +98,7 @@ def _tanh_gelu_u(x):
     return _TANH_GELU_C * (x + _TANH_GELU_A * (x * x * x))
 
 
-def _gelu_derivative(x, approximate):
+def gelu_derivative(x, approximate):
     if approximate:
         z = 2.0 * _tanh_gelu_u(x)
         xc = _flat_beyond(x)  # where the slope is non-zero, xc is x
@@ -115,7 +115,7 @@ def _gelu_derivative(x, approximate):
 def _hard_swish_derivative(x):
     inside = tf.clip_by_value(x, -3.0, 3.0)  # 2x + 3 must not overflow in the unused branch
     slope = tf.where(x >= 3.0, tf.ones_like(x), m.step(x > -3.0, x) * (2.0 * inside + 3.0) / 6.0)
-    # XLA clamps a NaN into [-3, 3] (slope 0 there), TF's kernel keeps it: NaN either way, and
+    # XLA clamps a NaN into [-3, 3] (slope 0 there), TF's op keeps it: NaN either way, and
     # x * slope (not x) there, so that f''(NaN) is NaN too, not the 1 of d x / d x
     return tf.where(tf.math.is_nan(x), x * slope, slope)
 
@@ -170,8 +170,8 @@ GELU = Activation(
     derivative_formula="Phi(x) + x * phi(x) (exact)",
     output_range="[-0.1700, inf)",
     reference="Hendrycks & Gimpel, 'Gaussian Error Linear Units (GELUs)', arXiv:1606.08415, 2016",
-    forward=_gelu,
-    derivative=_gelu_derivative,
+    forward=gelu,
+    derivative=gelu_derivative,
     params=(Param("approximate", False, "Use the tanh approximation (BERT/GPT-2 'gelu_new').", kind="bool"),),
     monotonic=False,
     bounded_below=True,
@@ -187,6 +187,9 @@ GELU = Activation(
         C.EXPENSIVE,
     ),
     layer_name="GELU",
+    # The tanh form has its own functor; it loses to Keras' at 2^16 or 2^20 elements.
+    kernels=(Kernel("gelu", consts=(("approximate", False),), default=True, fast_fn="gelu_float"),
+             Kernel("gelu_tanh", consts=(("approximate", True),))),
 )
 
 
@@ -199,8 +202,8 @@ ACTIVATIONS = [
         derivative_formula="s + beta * x * s * (1 - s), s = sigmoid(beta * x); d/d beta = x^2 * s * (1 - s)",
         output_range="[-0.2785 / beta, inf) for beta > 0",
         reference="Ramachandran, Zoph & Le, 'Searching for Activation Functions', arXiv:1710.05941, 2017",
-        forward=_swish,
-        derivative=_swish_derivative,
+        forward=swish,
+        derivative=swish_derivative,
         param_derivatives={"beta": _swish_beta_derivative},
         params=(_BETA,),
         monotonic=False,
@@ -211,6 +214,7 @@ ACTIVATIONS = [
         use_when="Deep convolutional networks (EfficientNet) wanting a smooth relu-like unit; beta can be learned.",
         advantages=_SWISH_ADVANTAGES,
         disadvantages=_SWISH_DISADVANTAGES,
+        kernels=(Kernel("swish", param="beta", default=True, saved=True),),
     ),
     Activation(
         name="silu",
@@ -220,8 +224,8 @@ ACTIVATIONS = [
         derivative_formula="s * (1 + x * (1 - s)), s = sigmoid(x)",
         output_range="[-0.2785, inf)",
         reference="Elfwing, Uchibe & Doya, 'Sigmoid-Weighted Linear Units for Neural Network Function Approximation in Reinforcement Learning', 2018; Hendrycks & Gimpel 2016",
-        forward=lambda x: _swish(x, 1.0),
-        derivative=lambda x: _swish_derivative(x, 1.0),
+        forward=lambda x: swish(x, 1.0),
+        derivative=lambda x: swish_derivative(x, 1.0),
         monotonic=False,
         bounded_below=True,
         keras_builtin=True,
@@ -229,6 +233,7 @@ ACTIVATIONS = [
         advantages=_SWISH_ADVANTAGES,
         disadvantages=_SWISH_DISADVANTAGES,
         layer_name="SiLU",
+        kernels=(Kernel("silu", default=True, saved=True),),
     ),
     Activation(
         name="mish",
@@ -255,6 +260,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
             C.EXPENSIVE,
         ),
+        kernels=(Kernel("mish", default=True, exact=True),),
     ),
     GELU,
     variant(
@@ -292,6 +298,7 @@ ACTIVATIONS = [
             C.KINKED,
             C.NON_MONOTONIC,
         ),
+        kernels=(Kernel("hard_swish", default=True, exact=True),),
     ),
     Activation(
         name="lisht",
@@ -316,6 +323,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
         ),
         layer_name="LiSHT",
+        kernels=(Kernel("lisht", default=True, exact=True, fast_fn="lisht_float", saved=True),),
     ),
     Activation(
         name="snake",
@@ -339,5 +347,6 @@ ACTIVATIONS = [
             claim("flat_points", "Its slope 1 + sin(2x) touches 0 periodically: at {flat_points}."),
             C.NOT_ZERO_CENTRED,
         ),
+        kernels=(Kernel("snake", param="frequency", default=True, exact=True, fast_fn="snake_float"),),
     ),
 ]

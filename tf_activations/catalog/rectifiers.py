@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from tf_activations._spec import Activation, Param, claim
+from tf_activations._spec import Activation, Kernel, Param, claim
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
@@ -23,7 +23,7 @@ def _relu_derivative(x, negative_slope, max_value, threshold):
     return inside if max_value is None else inside * m.step(x < max_value, x)
 
 
-def _relu_kernel(x, negative_slope, max_value, threshold):
+def _relu_op(x, negative_slope, max_value, threshold):
     if negative_slope == 0.0 and threshold == 0.0:
         if max_value is None:
             return tf.nn.relu(x)
@@ -62,7 +62,7 @@ def _celu(x, alpha):
     return tf.where(x > 0.0, x, tf.where(near_zero, x, alpha * _expm1_below_zero(z)))
 
 
-def _leaky_relu_kernel(x, negative_slope):
+def _leaky_relu_op(x, negative_slope):
     # LeakyRelu's alpha attr is a float32: for float64 it would round the slope.
     if x.dtype == tf.float64:
         return None
@@ -109,7 +109,7 @@ ACTIVATIONS = [
             Param("max_value", None, "Upper cap on the output (None: no cap).", kind="optional_float"),
             Param("threshold", 0.0, "Where the unit switches on."),
         ),
-        tf_kernel=_relu_kernel,
+        tf_op=_relu_op,
         float64_forward=False,
         smooth=False,
         bounded_below=True,
@@ -139,7 +139,7 @@ ACTIVATIONS = [
         reference="Krizhevsky, 'Convolutional Deep Belief Networks on CIFAR-10', 2010",
         forward=lambda x: tf.clip_by_value(x, 0.0, 6.0),
         derivative=lambda x: m.step((x > 0.0) & (x < 6.0), x),
-        tf_kernel=tf.nn.relu6,
+        tf_op=tf.nn.relu6,
         float64_forward=False,
         smooth=False,
         bounded_below=True,
@@ -200,7 +200,7 @@ ACTIVATIONS = [
         forward=lambda x, negative_slope: tf.where(x > 0.0, x, negative_slope * x),
         derivative=lambda x, negative_slope: tf.where(x > 0.0, tf.ones_like(x), negative_slope + tf.zeros_like(x)),
         params=(Param("negative_slope", 0.2, "Slope for negative x (Keras 3 default)."),),
-        tf_kernel=lambda x, negative_slope: _leaky_relu_kernel(x, negative_slope),
+        tf_op=lambda x, negative_slope: _leaky_relu_op(x, negative_slope),
         float64_forward=False,
         smooth=False,
         keras_builtin=True,
@@ -274,6 +274,7 @@ ACTIVATIONS = [
             C.EXP_COST,
         ),
         layer_name="ELU",
+        kernels=(Kernel("elu", fixed=("alpha",), exact=True),),
     ),
     Activation(
         name="selu",
@@ -301,6 +302,7 @@ ACTIVATIONS = [
             claim("note", "The fixed point needs lecun_normal weights and standardised inputs; batch norm or ordinary dropout break it."),
         ),
         layer_name="SELU",
+        kernels=(Kernel("selu"),),
     ),
     Activation(
         name="celu",
@@ -327,6 +329,7 @@ ACTIVATIONS = [
             C.EXP_COST,
         ),
         layer_name="CELU",
+        kernels=(Kernel("celu", fixed=("alpha",), default=True, exact=True, saved=True),),
     ),
     Activation(
         name="softplus",
@@ -364,6 +367,7 @@ ACTIVATIONS = [
             C.SATURATES,
             C.EXPENSIVE,
         ),
+        kernels=(Kernel("softplus", consts=(("beta", 1.0), ("threshold", None)), exact=True),),
     ),
     Activation(
         name="squareplus",
@@ -460,7 +464,7 @@ ACTIVATIONS = [
         smooth=False,
         bounded_below=True,
         bounded_above=True,
-        zero_centered=True,
+        zero_centred=True,
         kinks="the derivative is 0 at both bounds.",
         notes="With the defaults it equals hard_tanh (zero-centred only for symmetric bounds).",
         use_when="Bounding values to a fixed interval; the defaults give hard_tanh.",
@@ -483,7 +487,7 @@ ACTIVATIONS = [
         reference="Keras 3 keras.activations.exponential",
         forward=tf.exp,
         derivative=tf.exp,
-        tf_kernel=tf.exp,
+        tf_op=tf.exp,
         float64_forward=False,
         bounded_below=True,
         keras_builtin=True,
@@ -509,9 +513,9 @@ ACTIVATIONS = [
         reference="Keras 3 keras.activations.linear",
         forward=tf.identity,
         derivative=tf.ones_like,
-        tf_kernel=lambda x: x,  # x itself, as Keras' linear: tf.identity would copy it
+        tf_op=lambda x: x,  # x itself, as Keras' linear: tf.identity would copy it
         float64_forward=False,
-        zero_centered=True,
+        zero_centred=True,
         keras_builtin=True,
         use_when="Regression outputs, and layers meant to stay linear (logits handed to a loss that applies softmax itself).",
         advantages=(
@@ -582,7 +586,7 @@ def _rrelu(x, lower, upper, training, seed):
         raise ValueError(f"rrelu() expects lower <= upper; got lower={lower}, upper={upper}")
     if not training:
         slope = _rrelu_slope(lower, upper)
-        return _leaky_relu_kernel(x, slope) if x.dtype != tf.float64 else tf.where(x > 0.0, x, slope * x)
+        return _leaky_relu_op(x, slope) if x.dtype != tf.float64 else tf.where(x > 0.0, x, slope * x)
     # The slopes are drawn, not learned: TF's own gradient of the where is 1 or the slope.
     slope = tf.stop_gradient(tf.random.uniform(tf.shape(x), lower, upper, dtype=x.dtype, seed=seed))
     return tf.where(x > 0.0, x, slope * x)
@@ -606,7 +610,7 @@ ACTIVATIONS.append(
             Param("training", False, "Draw random slopes (True) or use their mean (False).", kind="bool"),
             Param("seed", None, "Seed for the slopes drawn in training.", kind="optional_int", low=0),
         ),
-        tf_kernel=_rrelu,
+        tf_op=_rrelu,
         float64_forward=False,
         smooth=False,
         kinks="rrelu'(0) = the negative slope.",

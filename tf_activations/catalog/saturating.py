@@ -2,7 +2,7 @@
 
 import tensorflow as tf
 
-from tf_activations._spec import Activation, claim
+from tf_activations._spec import Activation, Kernel, claim
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
@@ -32,6 +32,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
             C.EXP_COST,
         ),
+        kernels=(Kernel("sigmoid"),),
     ),
     Activation(
         name="tanh",
@@ -45,7 +46,7 @@ ACTIVATIONS = [
         derivative=m.sech2,
         bounded_below=True,
         bounded_above=True,
-        zero_centered=True,
+        zero_centred=True,
         keras_builtin=True,
         notes="Default: Keras' tanh (tf.nn.tanh, up to 5.8 ulp off in float32); exact mode: 0.5 ulp.",
         use_when="Hidden layers of small and recurrent networks (the LSTM/GRU candidate state) and outputs bounded to (-1, 1).",
@@ -58,6 +59,7 @@ ACTIVATIONS = [
             C.SATURATES,
             C.EXP_COST,
         ),
+        kernels=(Kernel("tanh"),),
     ),
     Activation(
         name="hard_sigmoid",
@@ -87,6 +89,7 @@ ACTIVATIONS = [
             C.NOT_ZERO_CENTRED,
         ),
         aliases=("hardsigmoid",),
+        kernels=(Kernel("hard_sigmoid", default=True, exact=True),),
     ),
     Activation(
         name="hard_tanh",
@@ -102,7 +105,7 @@ ACTIVATIONS = [
         smooth=False,
         bounded_below=True,
         bounded_above=True,
-        zero_centered=True,
+        zero_centred=True,
         keras_builtin=True,
         kinks="at x = -1 and x = 1 the derivative is 0 (the flat piece's).",
         use_when="A cheap tanh for embedded models, or outputs clipped to [-1, 1].",
@@ -132,7 +135,7 @@ ACTIVATIONS = [
         float64_forward=False,
         bounded_below=True,
         bounded_above=True,
-        zero_centered=True,
+        zero_centred=True,
         keras_builtin=True,
         notes="Default: Keras' softsign (tf.nn.softsign: NaN at +-inf, no second derivative); exact mode: 1 at inf.",
         use_when="A tanh substitute whose tails flatten polynomially, not exponentially.",

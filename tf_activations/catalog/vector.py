@@ -221,11 +221,11 @@ def _gelu_gate(b, approximate):
     is replaced by the limit 0. Exact mode keeps the composite."""
     if not is_exact() and b.dtype == tf.float32:
         return tf.where(b == -float("inf"), tf.zeros_like(b), tf.nn.gelu(b, approximate=approximate))
-    return g._gelu(b, approximate)
+    return g.gelu(b, approximate)
 
 
-_swiglu, _swiglu_vjp, _check_swiglu = _gated_unit("swiglu", g._swish, g._swish_derivative)
-_geglu, _geglu_vjp, _check_geglu = _gated_unit("geglu", g._gelu, g._gelu_derivative, forward_gate=_gelu_gate)
+_swiglu, _swiglu_vjp, _check_swiglu = _gated_unit("swiglu", g.swish, g.swish_derivative)
+_geglu, _geglu_vjp, _check_geglu = _gated_unit("geglu", g.gelu, g.gelu_derivative, forward_gate=_gelu_gate)
 _reglu, _reglu_vjp, _check_reglu = _gated_unit("reglu", _relu_keeping_nan, _relu_slope)
 
 

@@ -50,20 +50,8 @@ except ImportError:
     _record = None
 
 __all__ = ["dispatch", "available", "load", "load_state", "disabled", "every_kernel", "has_kernel", "kernel_names",
+           "kernel_table", "register",
            "library_path", "pure_forced", "simulated_accelerator"]
-
-
-@dataclasses.dataclass(frozen=True)
-class Kernel:
-    fn: str                   # the ops' `fn` attr
-    spec: str                 # declared activation it implements
-    param: str | None = None  # differentiable scalar parameter
-    fixed: tuple = ()         # fixed float parameters, in c[] order
-    consts: tuple = ()        # fixed parameters the kernel implies, as (name, value): it runs only where they hold
-    default: bool = False     # faster than Keras' function (or our float32 composite) at every size
-    exact: bool = False       # within 1 ulp, as the float64 composite is
-    fast_fn: str | None = None  # a float-math variant for the default mode (within 4 ulp)
-    saved: bool = False         # in a training graph, save f'(x) in the forward pass (TfaForwardSaved)
 
 
 # Measured on this project's 2-core machine with `python benchmarks/bench.py --kernels`
@@ -82,35 +70,13 @@ class Kernel:
 # faster than the two-op path (silu/swish, celu, lisht; not mish, gelu, hard_*).
 
 
-# Activation name -> kernel(s). A kernel runs only where the alternative is the
-# tf.custom_gradient composite in eager or graph mode (under XLA the composite
-# always runs), and each one here beats that composite at 2^20 and 2^24
-# elements (`python benchmarks/bench.py --kernels`). Removing a line sends that
-# activation back to the pure-TF path.
-_KERNELS = {
-    "sigmoid": Kernel("sigmoid", "sigmoid"),
-    "tanh": Kernel("tanh", "tanh"),
-    "mish": Kernel("mish", "mish", default=True, exact=True),
-    "swish": Kernel("swish", "swish", param="beta", default=True, saved=True),
-    "silu": Kernel("silu", "silu", default=True, saved=True),
-    "gelu": Kernel("gelu", "gelu", consts=(("approximate", False),), default=True, fast_fn="gelu_float"),
-    # Faster than Keras' hard_silu/hard_sigmoid at every size: float32 graph 1.06-3.64x, eager
-    # 3-6x; float16 / bfloat16 1.16-3.65x since half tensors convert a packet at a time.
-    "hard_swish": Kernel("hard_swish", "hard_swish", default=True, exact=True),
-    "hard_sigmoid": Kernel("hard_sigmoid", "hard_sigmoid", default=True, exact=True),
-    "elu": Kernel("elu", "elu", fixed=("alpha",), exact=True),
-    "selu": Kernel("selu", "selu"),
-    "celu": Kernel("celu", "celu", fixed=("alpha",), default=True, exact=True, saved=True),
-    # beta = 1 without a threshold only: other values run the composite.
-    "softplus": Kernel("softplus", "softplus", consts=(("beta", 1.0), ("threshold", None)), exact=True),
-    "lisht": Kernel("lisht", "lisht", default=True, exact=True, fast_fn="lisht_float", saved=True),
-    "snake": Kernel("snake", "snake", param="frequency", default=True, exact=True, fast_fn="snake_float"),
-}
-_GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),))
-
-_BY_FN = {k.fn: k for k in list(_KERNELS.values()) + [_GELU_TANH]}
-_BY_FN.update({k.fast_fn: dataclasses.replace(k, fn=k.fast_fn, fast_fn=None)
-               for k in _KERNELS.values() if k.fast_fn})
+# The kernels, as the declarations list them (Activation.kernels), handed over by the op
+# builder through register(): name -> its Kernel entries; functor fn -> the entry, and the
+# declared name it implements. A kernel runs only where the alternative is the
+# tf.custom_gradient composite in eager or graph mode (under XLA the composite always runs).
+_KERNELS = {}
+_BY_FN = {}
+_NAME_OF_FN = {}
 # forward fn -> the backward op's fn, where they differ. swish_beta1 runs only where beta needs
 # no gradient, so silu's backward: the same dx as the saved path's (swish's backward at beta 1
 # rounds differently, up to 256 ulp near f' = 0).
@@ -131,8 +97,12 @@ def has_kernel(name) -> bool:
 
 def default_kernel(name) -> bool:
     """Whether ``name`` has a kernel chosen outside exact mode (fixed at import)."""
-    k = _KERNELS.get(name)
-    return k is not None and k.default
+    return any(k.default for k in _KERNELS.get(name, ()))
+
+
+def kernel_table() -> list:
+    """``(declared name, Kernel)`` for every kernel entry."""
+    return [(name, k) for name, kernels in _KERNELS.items() for k in kernels]
 
 
 def every_kernel_active() -> bool:
@@ -310,12 +280,12 @@ def _runs_on_cpu(x) -> bool:
 
 
 def _kernel_for(name, fixed):
-    k = _KERNELS.get(name)
-    if k is not None and k.fn == "gelu" and fixed.get("approximate"):
-        k = _GELU_TANH
-    if k is not None and any(fixed.get(n, v) != v for n, v in k.consts):
-        return None  # a parameter the kernel has fixed (softplus' beta, threshold) takes another value
-    return k
+    """The entry whose fixed parameter values (consts) the call has; None where none does
+    (gelu's two forms are two functors; softplus' beta other than 1 has none)."""
+    for k in _KERNELS.get(name, ()):
+        if all(fixed.get(n, v) == v for n, v in k.consts):
+            return k
+    return None
 
 
 def _static_value(t):
@@ -402,10 +372,19 @@ def _float64_vector(values):
 _FORMULAS = {}
 
 
-def provide_formulas(name, derivative, param_derivatives, backward_dtype) -> None:
-    """Called by the op builder for every declared activation; kept for those with a kernel."""
-    if any(k.spec == name for k in _BY_FN.values()):
-        _FORMULAS[name] = (derivative, param_derivatives, backward_dtype)
+def register(name, kernels, derivative, param_derivatives, backward_dtype) -> None:
+    """Called by the op builder for every declared activation: its kernel entries and the
+    derivative formulas their ops' gradients are taken from."""
+    if not kernels:
+        return
+    _KERNELS[name] = tuple(kernels)
+    for k in kernels:
+        _BY_FN[k.fn] = k
+        _NAME_OF_FN[k.fn] = name
+        if k.fast_fn:
+            _BY_FN[k.fast_fn] = dataclasses.replace(k, fn=k.fast_fn, fast_fn=None)
+            _NAME_OF_FN[k.fast_fn] = name
+    _FORMULAS[name] = (derivative, param_derivatives, backward_dtype)
 
 
 @tf.RegisterGradient("TfaForward")
@@ -457,7 +436,7 @@ def _backward_grads(fn, x, dy, p, c, gdx, gdp, param_grad):
     x's shape) so each element can be masked on its own.
     """
     k = _BY_FN[fn]
-    derivative, param_derivatives, backward_dtype = _FORMULAS[k.spec]
+    derivative, param_derivatives, backward_dtype = _FORMULAS[_NAME_OF_FN[fn]]
     param_grad = param_grad and k.param is not None
     if dy is None:
         dy = tf.ones_like(x)

@@ -408,7 +408,7 @@ def verify_library(path) -> dict:
 # the temporary directory is mounted noexec, and no further directory whose safety would need
 # checking. TensorFlow caches loaded libraries by the name it was given and returns the first
 # library's ops for a name seen before, so every load uses a descriptor number none used before.
-_FD_DIR = "/proc/self/fd"
+FD_DIR = "/proc/self/fd"
 _next_fd = [0]
 _next_fd_lock = threading.Lock()
 
@@ -422,15 +422,15 @@ def loadable(path):
     be loaded without a window between checking and loading, so it is not loaded at all."""
     import fcntl
 
-    if not os.path.isdir(_FD_DIR):
+    if not os.path.isdir(FD_DIR):
         raise UnsafeCache(f"cannot load {path} safely on this system: loading the very file that was "
-                          f"verified needs {_FD_DIR} (Linux)")
+                          f"verified needs {FD_DIR} (Linux)")
     with opened_library(path) as (fd, _):
         with _next_fd_lock:
             fresh = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, _next_fd[0])
             _next_fd[0] = fresh + 1
         try:
-            name = f"{_FD_DIR}/{fresh}"
+            name = f"{FD_DIR}/{fresh}"
             st, seen = os.fstat(fd), os.stat(name)
             if (st.st_dev, st.st_ino) != (seen.st_dev, seen.st_ino):
                 raise UnsafeCache(f"cannot load {path} safely: {name} does not name the verified file")
