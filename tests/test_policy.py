@@ -193,6 +193,19 @@ def test_kernels_follow_the_mode():
 
 
 @needs_kernels
+def test_gated_kernel_for_reglu_only_in_both_modes():
+    """reglu's kernel is its composite bit for bit, so both modes run it; swiglu and geglu have
+    none (measured slower than XLA's plain formula)."""
+    x = tf.TensorSpec([8, 6], tf.float32)
+    for exact in (False, True):
+        with ta.exact(exact):
+            ops = {op.type for op in _graph_ops(ta.reglu, x)}
+            assert "TfaGatedForward" in ops and not _has_float64(_graph_ops(ta.reglu, x))
+            for name in ("swiglu", "geglu"):
+                assert not any(op.type.startswith("Tfa") for op in _graph_ops(ta.get(name), x)), name
+
+
+@needs_kernels
 def test_softplus_kernel_only_for_beta_1_without_a_threshold():
     """The softplus kernel computes log(1 + exp(x)): with another beta or a threshold the
     composite runs (in exact mode, where the kernel is chosen), and Keras' function only

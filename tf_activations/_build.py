@@ -461,6 +461,8 @@ def apply(spec: Activation, x, params: dict, keras=None) -> tf.Tensor:
         # Keras' glu needs the static size of its axis; where it is unknown ours runs
         unknown = spec.check is not None and x.shape.rank is not None and x.shape[fixed["axis"]] is None
         y = None if exact or keras is None or unknown else keras(x, {**params, **fixed})
+        if y is None and native.has_gated_kernel(spec.name) and not in_vectorized_map():
+            y = native.dispatch_gated(spec.name, x, fixed)
         return _along_axis(spec, x, fixed) if y is None else y
     vmapped = in_vectorized_map()
     # Under vectorized_map a kernel op would run in pfor's per-example while_loop: the
@@ -557,6 +559,7 @@ def make_function(spec: Activation, keras_fn=None):
     sig = signature(spec)
     keras = keras_call(spec, keras_fn)
     native.provide_formulas(spec.name, spec.derivative, spec.param_derivatives, backward_dtype)
+    native.provide_vjp(spec.name, spec.vjp)
     defaults = spec.defaults
     names = tuple(defaults)
 

@@ -105,6 +105,16 @@ _KERNELS = {
 }
 _GELU_TANH = Kernel("gelu_tanh", "gelu", consts=(("approximate", True),))
 
+# Gated units (catalog/vector.py) with a fused kernel, name -> the ops' fn: TfaGatedForward gives
+# y = a * gate(b) on x viewed as [outer, 2, m] in one pass, TfaGatedBackward both halves'
+# gradients in one pass (float32, float64; half types run the composite). reglu only: measured
+# (benchmarks/bench_gated.py, fwd+bwd with y and both gradients returned) faster than its
+# composite and than the plain float32 formula in tf.function and under XLA at 2^16, 2^20 and
+# 2^23 elements per half; fused swiglu and geglu kernels lost to XLA's formula at 2^16-2^20 and
+# were not kept (kernels/README.md). reglu's results are the composite's bit for bit (one
+# product, no rounding elsewhere), so exact mode runs it too.
+_GATED = {"reglu": "reglu"}
+
 _BY_FN = {k.fn: k for k in list(_KERNELS.values()) + [_GELU_TANH]}
 _BY_FN.update({k.fast_fn: dataclasses.replace(k, fn=k.fast_fn, fast_fn=None)
                for k in _KERNELS.values() if k.fast_fn})
@@ -119,6 +129,34 @@ _lib = None
 _lib_tried = False
 _lib_path = None
 _saved_off = False  # tests and benchmarks set it to trace the two-op path for comparison
+
+
+def has_gated_kernel(name) -> bool:
+    """Whether the axis function ``name`` has a fused gated-unit kernel."""
+    return name in _GATED
+
+
+def dispatch_gated(name, x, fixed):
+    """The fused gated unit's result (gradient attached), or None for the composite: for half
+    types, an unknown rank, or where the kernels cannot run (see :func:`dispatch`)."""
+    if _pure_forced() or x.dtype not in (tf.float32, tf.float64) or x.shape.rank is None:
+        return None
+    lib = load()
+    if lib is None or not _graph_allows_kernels() or not _runs_on_cpu(x):
+        return None
+    axis = fixed["axis"] % x.shape.rank
+    shape = tf.shape(x)
+    half = shape[axis] // 2
+    # [before, 2 * half, after] viewed as [outer, 2, half * after]: each half is contiguous
+    outer = tf.reduce_prod(shape[:axis])
+    m = half * tf.reduce_prod(shape[axis + 1:])
+    y = lib.tfa_gated_forward(tf.reshape(x, tf.stack([outer, 2, m])), fn=_GATED[name])
+    y = tf.reshape(y, tf.concat([shape[:axis], [half], shape[axis + 1:]], 0))
+    static = x.shape.as_list()
+    if static[axis] is not None:
+        static[axis] //= 2
+    y.set_shape(static)
+    return y
 
 
 def has_kernel(name) -> bool:
@@ -364,6 +402,39 @@ def provide_formulas(name, derivative, param_derivatives, backward_dtype) -> Non
     """Called by the op builder for every declared activation; kept for those with a kernel."""
     if any(k.spec == name for k in _BY_FN.values()):
         _FORMULAS[name] = (derivative, param_derivatives, backward_dtype)
+
+
+_VJPS = {}
+
+
+def provide_vjp(name, vjp) -> None:
+    """Called by the op builder for every declared activation; the gated units' declared vjps
+    give the kernels' second derivatives."""
+    if name in _GATED:
+        _VJPS[name] = vjp
+
+
+def _gated_name(fn):
+    return next(name for name, f in _GATED.items() if f == fn)
+
+
+@tf.RegisterGradient("TfaGatedForward")
+def _gated_forward_grad(op, dy):
+    return load().tfa_gated_backward(op.inputs[0], dy, fn=_attr_fn(op))
+
+
+@tf.RegisterGradient("TfaGatedBackward")
+def _gated_backward_grad(op, gdx):
+    """d(dx)/dx and d(dx)/ddy from the declared vjp (autodiff of its TF ops), on the [outer, 2, m]
+    view: the halves along axis 1, dy as [outer, 1, m]."""
+    x, dy = op.inputs
+    dy3 = tf.expand_dims(dy, 1)
+    with tf.GradientTape() as tape:
+        tape.watch([x, dy3])
+        dx = _VJPS[_gated_name(_attr_fn(op))](x, dy3, axis=1)
+    gx, gdy = tape.gradient(dx, [x, dy3], output_gradients=gdx,
+                            unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return [gx, tf.squeeze(gdy, 1)]
 
 
 @tf.RegisterGradient("TfaForward")
