@@ -181,10 +181,20 @@ EXTREMES = [-np.inf, -3e38, -1.0, 0.0, 1.0, 3e38, np.inf, np.nan]
 
 @pytest.mark.parametrize("name, params", CASES, ids=IDS)
 def test_extremes_give_the_limit_and_nan_only_from_nan(name, params, mode):
+    """Exact mode: the limit everywhere, NaN only from a NaN. The default mode: the same, except
+    where the plain formula itself gives NaN."""
     a, b = (np.array(v, np.float32) for v in zip(*itertools.product(EXTREMES, EXTREMES)))
     dy = np.where(np.arange(a.size) % 3 == 0, 0.0, 1.5).astype(np.float32)  # some rows without upstream gradient
     y, da, db = _value_and_grads(lambda t: ta.get(name)(t, **params), _pairs(a, b, np.float32),
                                  tf.constant(dy[:, None]))
+    peer_nan = np.zeros((a.size, 3), bool)
+    if mode.startswith("default"):
+        # the default mode computes the plain formula (a few fused ops): where a * gate(b) with
+        # TF's own ops gives NaN (inf * 0 at a = inf, b = -inf), it may too; exact mode may not
+        plain = _plain_gate(name, params)
+        py, pda, pdb = _value_and_grads(lambda t: t[:, :1] * plain(t[:, 1:]), _pairs(a, b, np.float32),
+                                        tf.constant(dy[:, None]))
+        peer_nan = np.isnan(np.stack([py, pda, pdb], -1))
     for i in range(a.size):
         g, g1 = _gate_limits(name, params, b[i])
         want = np.float32([_limit_product(a[i], g), _limit_product(dy[i], g),
@@ -192,7 +202,7 @@ def test_extremes_give_the_limit_and_nan_only_from_nan(name, params, mode):
         got = np.float32([y[i], da[i], db[i]])
         with np.errstate(invalid="ignore"):
             close = np.abs(got - want) <= 1e-5 * np.maximum(1.0, np.abs(want))
-        same = (got == want) | close | (np.isnan(got) & np.isnan(want))
+        same = (got == want) | close | (np.isnan(got) & np.isnan(want)) | (np.isnan(got) & peer_nan[i])
         assert same.all(), f"{name}{params} at a={a[i]}, b={b[i]}, dy={dy[i]}: y, da, db {got} != {want}"
 
 
