@@ -4,6 +4,8 @@
 //   TfaBackward(x: T, dy: T, p: double, c: double[k]) -> dx: T, dp: double
 //   TfaForwardSaved(x: T, p: double, c: double[k]) -> y: T, g: T   g = f'(x)
 //   TfaAttach(x: T, y: T, g: T) -> y                                 gradient dy * g
+//   TfaGatedForward(x: T [outer, 2, m]) -> y: T [outer, m]           y = a * gate(b)
+//   TfaGatedBackward(x: T, dy: T [outer, m]) -> dx: T [outer, 2, m]  both halves' gradients
 //
 // One pass over memory each; vectorized with Eigen packets; split over TF's
 // intra-op pool. p is the scalar differentiable parameter (swish beta, snake
@@ -545,6 +547,141 @@ class AttachOp : public OpKernel {
   void Compute(OpKernelContext* ctx) override { ctx->set_output(0, ctx->input(1)); }
 };
 
+// --- gated units: y = a * g(b) on x viewed as [outer, 2, m] (a = x[:, 0], b = x[:, 1]) ----------
+enum class Gate {
+#define TFA_GATE_ENUM(name, G) name,
+  TFA_GATES(TFA_GATE_ENUM)
+#undef TFA_GATE_ENUM
+};
+
+bool GateFromName(const std::string& s, Gate* gate) {
+#define TFA_GATE_NAME(name, G) \
+  if (s == #name) {            \
+    *gate = Gate::name;        \
+    return true;               \
+  }
+  TFA_GATES(TFA_GATE_NAME)
+#undef TFA_GATE_NAME
+  return false;
+}
+
+// One packet: y = a g(b); or, with dy, da = dy g(b) and db = (dy g'(b)) a (dy times the slope
+// first: a gate's slope is bounded, so that product cannot overflow where db is finite).
+template <typename G, typename T>
+EIGEN_STRONG_INLINE void GatedPacket(const T* a, const T* b, const T* dy, T* y, T* da, T* db) {
+  using P = typename ei::packet_traits<T>::type;
+  const Args<P> args = MakeArgs<T>(1.0, nullptr, 0);
+  const P av = ei::ploadu<P>(a);
+  const P bv = ei::ploadu<P>(b);
+  if (dy == nullptr) {
+    ei::pstoreu(y, gated_product(av, G::fwd(bv, args)));
+    return;
+  }
+  const P dyv = ei::ploadu<P>(dy);
+  ei::pstoreu(da, gated_product(dyv, G::fwd(bv, args)));
+  ei::pstoreu(db, gated_product(gated_product(dyv, G::grad(bv, args, static_cast<P*>(nullptr))), av));
+}
+
+// n contiguous elements of each half (forward: dy, da, db null; backward: y null); the tail
+// through zero-padded packets, so an element's result never depends on where it sits.
+template <typename G, typename T>
+void GatedChunk(const T* a, const T* b, const T* dy, T* y, T* da, T* db, int64 n) {
+  constexpr int W = ei::unpacket_traits<typename ei::packet_traits<T>::type>::size;
+  const int64 full = n - n % W;
+  for (int64 i = 0; i < full; i += W) {
+    GatedPacket<G, T>(a + i, b + i, dy ? dy + i : nullptr, y ? y + i : nullptr, da ? da + i : nullptr,
+                      db ? db + i : nullptr);
+  }
+  const int64 r = n - full;
+  if (r == 0) return;
+  T ab[W], bb[W], dyb[W], yb[W], dab[W], dbb[W];
+  for (int64 i = 0; i < W; ++i) {
+    ab[i] = i < r ? a[full + i] : T(0);
+    bb[i] = i < r ? b[full + i] : T(0);
+    dyb[i] = dy && i < r ? dy[full + i] : T(0);
+  }
+  GatedPacket<G, T>(ab, bb, dy ? dyb : nullptr, yb, dab, dbb);
+  for (int64 i = 0; i < r; ++i) {
+    if (y) y[full + i] = yb[i];
+    if (da) da[full + i] = dab[i];
+    if (db) db[full + i] = dbb[i];
+  }
+}
+
+// Forward (dy null): y[o, j] = x[o, 0, j] g(x[o, 1, j]); backward: dx[o, 0 or 1, j] from dy[o, j].
+// Work items are kChunk elements of the flat [outer, m] index, split where a row ends: m is
+// often small (a [batch, 2 d] input has m = d), so items of one row each would be tiny.
+template <typename G, typename T>
+void RunGated(OpKernelContext* ctx, const T* x, const T* dy, T* out, int64 outer, int64 m) {
+  const int64 total = outer * m;
+  const int64 chunks = (total + kChunk - 1) / kChunk;
+  auto work = [&](Eigen::Index first, Eigen::Index last) {
+    for (int64 k = first * kChunk, end = std::min(total, static_cast<int64>(last) * kChunk); k < end;) {
+      const int64 o = k / m, j = k % m;
+      const int64 len = std::min(end - k, m - j);
+      const T* a = x + o * 2 * m + j;
+      if (dy == nullptr) {
+        GatedChunk<G, T>(a, a + m, nullptr, out + k, nullptr, nullptr, len);
+      } else {
+        T* da = out + o * 2 * m + j;
+        GatedChunk<G, T>(a, a + m, dy + k, nullptr, da, da + m, len);
+      }
+      k += len;
+    }
+  };
+  if (chunks <= kMaxSerialChunks) {
+    work(0, chunks);
+    return;
+  }
+  const double io = dy == nullptr ? 3.0 : 5.0;  // elements read + written per element
+  const Eigen::TensorOpCost cost(io * kChunk * sizeof(T), 0, kChunk * kCyclesPerElement);
+  ctx->eigen_cpu_device().parallelFor(chunks, cost, work);
+}
+
+// TfaGatedForward(x [outer, 2, m]) -> y [outer, m]; TfaGatedBackward(x, dy [outer, m]) -> dx.
+template <typename T, bool kBackward>
+class GatedOp : public OpKernel {
+ public:
+  explicit GatedOp(OpKernelConstruction* ctx) : OpKernel(ctx) {
+    std::string name;
+    OP_REQUIRES_OK(ctx, ctx->GetAttr("fn", &name));
+    OP_REQUIRES(ctx, GateFromName(name, &gate_), errors::InvalidArgument("unknown gated unit fn='", name, "'"));
+  }
+
+  void Compute(OpKernelContext* ctx) override {
+    const Tensor& x = ctx->input(0);
+    OP_REQUIRES(ctx, x.dims() == 3 && x.dim_size(1) == 2,
+                errors::InvalidArgument("x must have shape [outer, 2, m]; got ", x.shape().DebugString()));
+    const int64 outer = x.dim_size(0), m = x.dim_size(2);
+    const T* dy = nullptr;
+    Tensor* out = nullptr;
+    if (kBackward) {
+      const Tensor& dyt = ctx->input(1);
+      OP_REQUIRES(ctx, dyt.dims() == 2 && dyt.dim_size(0) == outer && dyt.dim_size(1) == m,
+                  errors::InvalidArgument("dy must have shape [", outer, ", ", m, "]; got ",
+                                          dyt.shape().DebugString()));
+      dy = dyt.flat<T>().data();
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(0, x.shape(), &out));
+    } else {
+      OP_REQUIRES_OK(ctx, ctx->allocate_output(0, TensorShape({outer, m}), &out));
+    }
+    if (outer * m == 0) return;
+    const T* xs = x.flat<T>().data();
+    T* os = out->flat<T>().data();
+    switch (gate_) {
+#define TFA_GATE_CASE(name, G)                            \
+  case Gate::name:                                        \
+    RunGated<G, T>(ctx, xs, dy, os, outer, m);            \
+    break;
+      TFA_GATES(TFA_GATE_CASE)
+#undef TFA_GATE_CASE
+    }
+  }
+
+ private:
+  Gate gate_;
+};
+
 }  // namespace
 }  // namespace tfa
 
@@ -614,6 +751,42 @@ REGISTER_OP("TfaBackward")
       return OkStatus();
     })
     .Doc("Fused activation backward: dx = dy * f'(x), dp = sum(dy * df/dp).");
+
+REGISTER_OP("TfaGatedForward")
+    .Input("x: T")
+    .Output("y: T")
+    .Attr("T: {float, double}")
+    .Attr("fn: string")
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      shape_inference::ShapeHandle x;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &x));
+      c->set_output(0, c->MakeShape({c->Dim(x, 0), c->Dim(x, 2)}));
+      return OkStatus();
+    })
+    .Doc("Fused gated unit (tf_activations): y = x[:, 0] * gate(x[:, 1]) for x of shape [outer, 2, m].");
+
+REGISTER_OP("TfaGatedBackward")
+    .Input("x: T")
+    .Input("dy: T")
+    .Output("dx: T")
+    .Attr("T: {float, double}")
+    .Attr("fn: string")
+    .SetShapeFn([](shape_inference::InferenceContext* c) {
+      shape_inference::ShapeHandle x;
+      TF_RETURN_IF_ERROR(c->WithRank(c->input(0), 3, &x));
+      c->set_output(0, x);
+      return OkStatus();
+    })
+    .Doc("Fused gated unit backward: both halves' gradients, dy * gate(b) and dy * gate'(b) * a.");
+
+#define TFA_REGISTER_GATED(T)                                                                    \
+  REGISTER_KERNEL_BUILDER(Name("TfaGatedForward").Device(DEVICE_CPU).TypeConstraint<T>("T"),     \
+                          ::tfa::GatedOp<T, false>);                                             \
+  REGISTER_KERNEL_BUILDER(Name("TfaGatedBackward").Device(DEVICE_CPU).TypeConstraint<T>("T"),    \
+                          ::tfa::GatedOp<T, true>);
+TFA_REGISTER_GATED(float)
+TFA_REGISTER_GATED(double)
+#undef TFA_REGISTER_GATED
 
 #define TFA_REGISTER(T)                                                                          \
   REGISTER_KERNEL_BUILDER(Name("TfaForward").Device(DEVICE_CPU).TypeConstraint<T>("T"),          \

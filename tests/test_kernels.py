@@ -678,8 +678,113 @@ def test_every_functor_has_its_declaration_entry_and_back():
     whose functor is missing fails when the op runs. swish_beta1 is silu's functor, which
     swish uses where beta is a constant 1 (native.dispatch)."""
     header = (pathlib.Path(__file__).resolve().parent.parent / "kernels" / "activations.h").read_text()
-    block = header[header.index("#define TFA_ACTIVATIONS(X)"):]
-    block = block[:block.index("\n\n")]
-    functors = set(re.findall(r"X\((\w+),", block))
+    functors = set()
+    for macro in ("TFA_ACTIVATIONS", "TFA_GATES"):  # elementwise functors; gated units' gates
+        block = header[header.index(f"#define {macro}(X)"):]
+        functors |= set(re.findall(r"X\((\w+),", block[:block.index("\n\n")]))
     declared = {fn for _, k in native.kernel_table() for fn in (k.fn, k.fast_fn) if fn}
     assert functors == declared | {"swish_beta1"}
+
+
+# --- the fused gated unit (reglu): y = a * relu(b) on the halves [a, b] of an axis ------------
+
+def _limit_mul(p, q):
+    """p * q, 0 where one factor is 0 and the other infinite (the gated units' limit), NaN kept."""
+    with np.errstate(invalid="ignore"):
+        dead = (np.isinf(p) & (q == 0)) | (np.isinf(q) & (p == 0))
+        return np.where(dead, 0.0, p * q)
+
+
+def _np_reglu(x, dy, axis):
+    """y and dx in float64 NumPy: relu(b) and its slope 1[b > 0] (NaN at NaN); dy/da = relu(b),
+    dy/db = 1[b > 0] a; and the slope, for Hessian-vector products [dy 1[b>0] vb, dy 1[b>0] va]."""
+    a, b = np.split(np.asarray(x, np.float64), 2, axis=axis)
+    dy = np.asarray(dy, np.float64)
+    relu = np.where(np.isnan(b), b, np.where(b > 0, b, 0.0))
+    on = np.where(np.isnan(b), b, (b > 0).astype(np.float64))
+    dx = np.concatenate([_limit_mul(dy, relu), _limit_mul(_limit_mul(dy, on), a)], axis)
+    return _limit_mul(a, relu), dx, on
+
+
+def _uses_gated_kernel(f, *args):
+    graph = f.get_concrete_function(*args).graph
+    return any(op.type == "TfaGatedForward" for op in graph.get_operations())
+
+
+@pytest.mark.parametrize("dtype", [tf.float32, tf.float64], ids=lambda d: d.name)
+@pytest.mark.parametrize("shape, axis", [((4, 10), -1), ((3, 8, 5), 1), ((6, 3), 0), ((5, 2 * 2049), -1),
+                                         ((7000, 6), 1), ((2, 0), -1), ((0, 4), -1), ((1, 2), -1)])
+def test_gated_kernel_matches_the_reference_and_the_composite(lib, shape, axis, dtype):
+    rng = np.random.default_rng(21)
+    x = rng.normal(0.0, 3.0, shape)
+    flat = x.reshape(-1)
+    flat[: min(flat.size, 40)] = np.resize([np.inf, -np.inf, np.nan, 0.0, -0.0, 3e38, -3e38, 1e-45], 40)[: min(flat.size, 40)]
+    x = tf.constant(x, dtype)
+    out_shape = list(shape)
+    out_shape[axis] //= 2
+    dy = tf.constant(rng.normal(0.0, 1.0, out_shape), dtype)
+    fn = tf.function(lambda t: tfa.reglu(t, axis=axis))
+    assert _uses_gated_kernel(fn, x)
+    (y, dx), (yp, dxp) = _both(_value_and_grad, tfa.reglu, x, {"axis": axis}, dy)
+    # TF's CPU kernels (ours and the composite's) read subnormal floats as 0
+    tiny = np.finfo(dtype.as_numpy_dtype).tiny
+    flushed = np.where(np.abs(x.numpy()) < tiny, 0.0, x.numpy())
+    want_y, want_dx, _ = _np_reglu(flushed, dy.numpy(), axis)
+    rtol = 6e-8 if dtype == tf.float32 else 1.2e-16  # one rounding of exact products
+    _close(y, want_y.astype(dtype.as_numpy_dtype), rtol, 0)
+    _close(dx, want_dx.astype(dtype.as_numpy_dtype), rtol, 0)
+    # one product each way, so the kernel is the composite bit for bit
+    np.testing.assert_array_equal(y.numpy(), yp.numpy())
+    np.testing.assert_array_equal(dx.numpy(), dxp.numpy())
+
+
+def test_gated_kernel_second_derivative(lib):
+    """The Jacobian of the kernel's backward (its registered gradient: the declared vjp)."""
+    rng = np.random.default_rng(22)
+    x = tf.constant(rng.normal(0.0, 2.0, (6, 8)))
+    dy = tf.constant(rng.normal(0.0, 1.0, (6, 4)))
+    v = tf.constant(rng.normal(0.0, 1.0, (6, 8)))
+    with tf.GradientTape() as outer:
+        outer.watch(x)
+        with tf.GradientTape() as inner:
+            inner.watch(x)
+            y = tfa.reglu(x)
+        g = inner.gradient(y, x, output_gradients=dy)
+    hv = outer.gradient(g, x, output_gradients=v).numpy()
+    assert _uses_gated_kernel(tf.function(lambda t: tfa.reglu(t)), x)
+    _, _, on = _np_reglu(x.numpy(), dy.numpy(), -1)
+    va, vb = np.split(v.numpy(), 2, axis=-1)
+    want = np.concatenate([dy.numpy() * on * vb, dy.numpy() * on * va], -1)
+    np.testing.assert_allclose(hv, want, rtol=1e-15, atol=0)
+
+
+def test_gated_kernel_dispatch(lib):
+    x32 = tf.zeros([4, 6])
+    assert _uses_gated_kernel(tf.function(lambda t: tfa.reglu(t)), x32)
+    assert not _uses_gated_kernel(tf.function(lambda t: tfa.reglu(t), jit_compile=True), x32)
+    assert not _uses_gated_kernel(tf.function(lambda t: tfa.reglu(t)), tf.zeros([4, 6], tf.float16))
+    with native.disabled():
+        assert not _uses_gated_kernel(tf.function(lambda t: tfa.reglu(t)), x32)
+    unknown_rank = tf.function(lambda t: tfa.reglu(t), input_signature=[tf.TensorSpec(None, tf.float32)])
+    assert not _uses_gated_kernel(unknown_rank)
+    for name in ("swiglu", "geglu", "glu"):  # measured slower than XLA's formula: no kernel
+        assert not _uses_gated_kernel(tf.function(lambda t: getattr(tfa, name)(t)), x32), name
+    # an odd size is refused before any kernel runs, statically and at run time
+    with pytest.raises(ValueError, match=r"reglu\(\) expects an even size along axis -1"):
+        tfa.reglu(tf.zeros([2, 5]))
+    late = tf.function(lambda t: tfa.reglu(t), input_signature=[tf.TensorSpec([None, None], tf.float32)])
+    assert _uses_gated_kernel(late)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=r"reglu\(\) expects an even size"):
+        late(tf.zeros([2, 5]))
+    np.testing.assert_array_equal(late(tf.constant([[2.0, 3.0, 1.0, -1.0]])).numpy(), [[2.0, 0.0]])
+
+
+def test_gated_raw_op_errors_are_tf_errors(lib):
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        lib.tfa_gated_forward(tf.zeros([2, 3, 4]), fn="reglu")  # not [outer, 2, m]
+    with pytest.raises((ValueError, tf.errors.InvalidArgumentError)):
+        lib.tfa_gated_forward(tf.zeros([4, 2]), fn="reglu")
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        lib.tfa_gated_backward(tf.zeros([3, 2, 4]), tf.zeros([3, 5]), fn="reglu")
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        lib.tfa_gated_forward(tf.zeros([3, 2, 4]), fn="swiglu")

@@ -175,7 +175,7 @@ needs_kernels = pytest.mark.skipif(not native.available(), reason="kernels not b
 
 
 def _uses_kernel(fn, x):
-    return any(op.type == "TfaForward" for op in _graph_ops(fn, x))
+    return any(op.type in ("TfaForward", "TfaGatedForward") for op in _graph_ops(fn, x))
 
 
 @needs_kernels
@@ -192,6 +192,19 @@ def test_kernels_follow_the_mode():
     # the faster-than-Keras ones, and the inexact (float-math) ones kept out of exact mode
     assert {"mish", "silu", "celu"} <= default and not {"sigmoid", "tanh", "softplus", "elu"} & default
     assert not {"sigmoid", "tanh", "silu", "selu"} & exact
+
+
+@needs_kernels
+def test_gated_kernel_for_reglu_only_in_both_modes():
+    """reglu's kernel is its composite bit for bit, so both modes run it; swiglu and geglu have
+    none (measured slower than XLA's plain formula)."""
+    x = tf.TensorSpec([8, 6], tf.float32)
+    for exact in (False, True):
+        with ta.exact(exact):
+            ops = {op.type for op in _graph_ops(ta.reglu, x)}
+            assert "TfaGatedForward" in ops and not _has_float64(_graph_ops(ta.reglu, x))
+            for name in ("swiglu", "geglu"):
+                assert not any(op.type.startswith("Tfa") for op in _graph_ops(ta.get(name), x)), name
 
 
 @needs_kernels

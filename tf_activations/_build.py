@@ -477,7 +477,13 @@ def route(spec: Activation, x, params: dict, keras=None) -> tuple:
         # Keras' glu needs the static size of its axis; where it is unknown ours runs
         unknown = spec.check is not None and x.shape.rank is not None and x.shape[fixed["axis"]] is None
         y = None if exact or keras is None or unknown else keras(x, {**params, **fixed})
-        return (COMPOSITE, _along_axis(spec, x, fixed)) if y is None else (KERAS, y)
+        if y is not None:
+            return KERAS, y
+        if native.has_kernel(spec.name) and not in_vectorized_map():
+            y = native.dispatch_gated(spec.name, x, fixed, exact=exact)
+            if y is not None:
+                return KERNEL, y
+        return COMPOSITE, _along_axis(spec, x, fixed)
     vmapped = in_vectorized_map()
     # Under vectorized_map a kernel op would run in pfor's per-example while_loop: the
     # vectorized composite is the faster of the two.
@@ -579,7 +585,7 @@ def make_function(spec: Activation, keras_fn=None):
     """
     sig = signature(spec)
     keras = keras_call(spec, keras_fn)
-    native.register(spec.name, spec.kernels, spec.derivative, spec.param_derivatives, backward_dtype)
+    native.register(spec.name, spec.kernels, spec.derivative, spec.param_derivatives, backward_dtype, spec.vjp)
     defaults = spec.defaults
     names = tuple(defaults)
 

@@ -9,8 +9,8 @@ from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
-_TANH_GELU_C = math.sqrt(2.0 / math.pi)
-_TANH_GELU_A = 0.044715
+TANH_GELU_C = math.sqrt(2.0 / math.pi)
+TANH_GELU_A = 0.044715
 # Above this, tanh(softplus(x)) is 1 to float64 precision (2 / e^40 < 2^-54).
 _MISH_LINEAR_ABOVE = 20.0
 
@@ -55,15 +55,15 @@ def _mish_derivative(x):
 _GAUSS_FLAT = 1e3
 
 
-def _flat_beyond(x):
+def flat_beyond(x):
     # A where, not clip_by_value: clip's gradient at NaN is 0, which made the tanh form's
     # second derivative 0 at NaN; here NaN passes through with its gradient.
     flat = tf.constant(_GAUSS_FLAT, x.dtype)
     return tf.where(tf.abs(x) > flat, tf.where(x > 0.0, flat, -flat), x)
 
 
-def _gaussian_pdf(x):
-    return _INV_SQRT_2PI * tf.exp(-0.5 * tf.square(_flat_beyond(x)))
+def gaussian_pdf(x):
+    return _INV_SQRT_2PI * tf.exp(-0.5 * tf.square(flat_beyond(x)))
 
 
 def _tail_start(x):
@@ -75,41 +75,41 @@ def _tail_start(x):
 
 def _gaussian_halves(x):
     """phi(x) = c * g * g, g = exp(-x^2 / 4): each factor stays normal longer than phi."""
-    return _INV_SQRT_2PI, tf.exp(-0.25 * tf.square(_flat_beyond(x)))
+    return _INV_SQRT_2PI, tf.exp(-0.25 * tf.square(flat_beyond(x)))
 
 
 def gelu(x, approximate):
     if approximate:
         # 0.5 x (1 + tanh(u)) == x * sigmoid(2u): no cancellation for x < 0.
-        return m.times_sigmoid(x, 2.0 * _tanh_gelu_u(x))
+        return m.times_sigmoid(x, 2.0 * tanh_gelu_u(x))
     # erfc, not 1 + erf: 1 + erf(x) cancels for x << 0.
     in_tail = x < _tail_start(x)
-    t = tf.where(in_tail, _flat_beyond(x), tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
+    t = tf.where(in_tail, flat_beyond(x), tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
     c, g = _gaussian_halves(t)
     # x Phi(x) = x phi(x) S(x) / |x| = -S(x) phi(x) for x < 0
     tail = -(m.normal_tail_series(t) * c * g) * g
     return tf.where(in_tail, tail, m.normal_cdf_times(x, x))
 
 
-def _tanh_gelu_u(x):
+def tanh_gelu_u(x):
     # x * x * x, not pow: pow costs 8x here. The cube only reaches inf where
     # the gate is already exactly 0 or 1.
-    x = _flat_beyond(x)
-    return _TANH_GELU_C * (x + _TANH_GELU_A * (x * x * x))
+    x = flat_beyond(x)
+    return TANH_GELU_C * (x + TANH_GELU_A * (x * x * x))
 
 
 def gelu_derivative(x, approximate):
     if approximate:
-        z = 2.0 * _tanh_gelu_u(x)
-        xc = _flat_beyond(x)  # where the slope is non-zero, xc is x
-        dz = 2.0 * _TANH_GELU_C * (1.0 + 3.0 * _TANH_GELU_A * tf.square(xc))
+        z = 2.0 * tanh_gelu_u(x)
+        xc = flat_beyond(x)  # where the slope is non-zero, xc is x
+        dz = 2.0 * TANH_GELU_C * (1.0 + 3.0 * TANH_GELU_A * tf.square(xc))
         return m.sigmoid_plus_times_slope(xc * dz, z)
     in_tail = x < _tail_start(x)
-    t = tf.where(in_tail, _flat_beyond(x), tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
+    t = tf.where(in_tail, flat_beyond(x), tf.fill(tf.shape(x), tf.constant(-100.0, x.dtype)))
     c, g = _gaussian_halves(t)
     # Phi(x) + x phi(x) = phi(x) (x + S(x) / |x|) = phi(x) (x - S(x) / x) for x < 0
     tail = m.times(((t - m.normal_tail_series(t) / t) * c) * g, g)
-    return tf.where(in_tail, tail, m.normal_cdf_times(x, tf.ones_like(x)) + m.times(x, _gaussian_pdf(x)))
+    return tf.where(in_tail, tail, m.normal_cdf_times(x, tf.ones_like(x)) + m.times(x, gaussian_pdf(x)))
 
 
 def _hard_swish_derivative(x):

@@ -3,7 +3,7 @@
 import tensorflow as tf
 
 from tf_activations._mode import is_exact
-from tf_activations._spec import Activation, Line, Param, claim
+from tf_activations._spec import Activation, Kernel, Line, Param, claim
 from tf_activations.catalog import _claims as C
 from tf_activations.catalog import _math as m
 from tf_activations.catalog import gated as g
@@ -178,7 +178,7 @@ def _product(p, q):
     return tf.where(dead, tf.zeros_like(p), p) * tf.where(dead, tf.zeros_like(q), q)
 
 
-def _gated_unit(name, gate, gate_slope, forward_gate=None):
+def _gated_unit(name, gate, gate_slope, forward_gate=None, lean=None):
     """forward, vjp and check of ``a * gate(b)`` on the halves [a, b] of an axis (the GLU
     convention: first half the value, second half the gate), from the gate's closed forms.
 
@@ -187,16 +187,28 @@ def _gated_unit(name, gate, gate_slope, forward_gate=None):
     multiplied by the slope first: the gates' slopes are at most 1.13 in size, so that
     product cannot overflow where the gradient is finite (dy * a can: 1.5 * -3e38 in float32).
     ``forward_gate``, when given, computes the gate in the forward pass instead of ``gate``.
+
+    ``lean(b, **params) -> (gate(b), gate'(b))``, when given, is used outside exact mode with
+    plain products: a few fused TF ops instead of the guarded composite's dozens, each a pass
+    over memory in a graph (swiglu fwd+bwd at 2^20 per half: 24 ms guarded, 5.4 for
+    a * tf.nn.silu(b)). Its values are the plain formula's; where an infinite half meets a
+    zero factor (a = inf with b = -inf) it gives NaN, as a * tf.nn.silu(b) does, where exact
+    mode gives the limit 0.
     """
     check = _even_check(name)
     forward_gate = forward_gate or gate
 
     def forward(x, axis, **params):
         a, b = tf.split(check(x, axis), 2, axis=axis)
+        if lean is not None and not is_exact():
+            return a * forward_gate(b, **params)
         return _product(a, forward_gate(b, **params))
 
     def vjp(x, dy, axis, **params):
         a, b = tf.split(check(x, axis), 2, axis=axis)
+        if lean is not None and not is_exact():
+            value, slope = lean(b, **params)
+            return tf.concat([dy * value, (dy * slope) * a], axis)
         return tf.concat([_product(dy, gate(b, **params)),
                           _product(_product(dy, gate_slope(b, **params)), a)], axis)
 
@@ -224,16 +236,56 @@ def _gelu_gate(b, approximate):
     return g.gelu(b, approximate)
 
 
-_swiglu, _swiglu_vjp, _check_swiglu = _gated_unit("swiglu", g.swish, g.swish_derivative)
-_geglu, _geglu_vjp, _check_geglu = _gated_unit("geglu", g.gelu, g.gelu_derivative, forward_gate=_gelu_gate)
+def _lean_swish(b, beta):
+    """swish_beta(b) = b s and its slope s (1 + z (1 - s)), s = sigmoid(z), z = beta b, from TF's
+    sigmoid; multiply_no_nan keeps the limits at b = +-inf (0 * inf there is 0)."""
+    z = b if beta == 1.0 else beta * b
+    s = tf.sigmoid(z)
+    return tf.math.multiply_no_nan(b, s), tf.math.multiply_no_nan(1.0 + tf.math.multiply_no_nan(z, 1.0 - s), s)
+
+
+def _lean_gelu(b, approximate):
+    """gelu(b) and gelu'(b): exact, Phi(b) (erfc: no cancellation for b < 0) and b phi(b);
+    the tanh form as swish's, x sigmoid(2u) with u clipped where the gate is already 0 or 1."""
+    if approximate:
+        bc = g.flat_beyond(b)
+        z = 2.0 * g.tanh_gelu_u(b)
+        dz = 2.0 * g.TANH_GELU_C * (1.0 + 3.0 * g.TANH_GELU_A * tf.square(bc))
+        t = tf.sigmoid(z)
+        return (tf.math.multiply_no_nan(b, t),
+                tf.math.multiply_no_nan(1.0 + tf.math.multiply_no_nan(bc * dz, 1.0 - t), t))
+    cdf = 0.5 * tf.math.erfc(-0.70710678118654752440 * b)
+    pdf = g.gaussian_pdf(b)
+    return tf.math.multiply_no_nan(b, cdf), cdf + tf.math.multiply_no_nan(b, pdf)
+
+
+def _swish_gate(b, beta):
+    """swish_beta(b) for the forward pass; outside exact mode from TF's sigmoid (_lean_swish)."""
+    if not is_exact():
+        return tf.math.multiply_no_nan(b, tf.sigmoid(b if beta == 1.0 else beta * b))
+    return g.swish(b, beta)
+
+
+_swiglu, _swiglu_vjp, _check_swiglu = _gated_unit("swiglu", g.swish, g.swish_derivative, forward_gate=_swish_gate,
+                                                  lean=_lean_swish)
+_geglu, _geglu_vjp, _check_geglu = _gated_unit("geglu", g.gelu, g.gelu_derivative, forward_gate=_gelu_gate,
+                                               lean=_lean_gelu)
 _reglu, _reglu_vjp, _check_reglu = _gated_unit("reglu", _relu_keeping_nan, _relu_slope)
 
 
 def _softmin(x, axis):
+    # Outside exact mode, for one axis, TF's fused softmax of -x (softmax's own default is Keras'
+    # softmax, that op): half the time of the guarded composite, and like it NaN for a slice of
+    # all +inf or one holding a -inf, where the composite gives zeros or shares the mass.
+    if not is_exact() and isinstance(axis, int):
+        return tf.nn.softmax(-x, axis=axis)
     return _softmax(-x, axis)
 
 
 def _softmin_vjp(x, dy, axis):
+    if not is_exact() and isinstance(axis, int):
+        y = tf.nn.softmax(-x, axis=axis)
+        return -(y * (dy - tf.reduce_sum(dy * y, axis, keepdims=True)))
     return -_softmax_vjp(-x, dy, axis)
 
 
@@ -358,8 +410,10 @@ ACTIVATIONS = [
         monotonic=False,
         bounded_below=True,
         bounded_above=True,
-        notes="Our softmax of -x, so its limits too: a slice of all +inf gives all zeros, -inf entries share "
-              "the mass equally, a slice holding a NaN is all NaN. axis may be a tuple of axes.",
+        notes="Default mode, one axis: TF's softmax of -x (the op Keras' softmax runs), NaN for a slice of "
+              "all +inf or one holding a -inf. Exact mode, or a tuple of axes: our softmax of -x, so its "
+              "limits: a slice of all +inf gives all zeros, -inf entries share the mass equally. A slice "
+              "holding a NaN is all NaN.",
         use_when="Turning distances or costs into weights (soft nearest neighbour, soft assignment): "
                  "the smaller the entry, the larger its weight.",
         advantages=(
@@ -455,7 +509,10 @@ ACTIVATIONS = [
         notes="beta is the Swish_beta of Shazeer's definition, a fixed number: 1 in the paper's experiments, "
               "PaLM and LLaMA; a function of a whole axis takes no trainable parameter here. The first half is "
               "the value, the second the gate (glu's order; some code bases put the gate first: swap the "
-              "halves of the Dense kernel, or concatenate [value, gate]). A NaN in either half gives NaN.",
+              "halves of the Dense kernel, or concatenate [value, gate]). A NaN in either half gives NaN. "
+              "Default mode: the plain formula from TF's sigmoid, as fast as a * tf.nn.silu(b), and like it "
+              "NaN where an infinite half meets a zero factor (a = inf, b = -inf); exact mode: the guarded "
+              "composite (float32 in float64), the limit 0 there.",
         use_when="The feed-forward block of a transformer (PaLM, LLaMA): Dense(2 * d_ff), swiglu, Dense(d_model); "
                  "Shazeer used d_ff two thirds of the gelu block's to keep the parameter count.",
         advantages=(
@@ -491,10 +548,12 @@ ACTIVATIONS = [
                       kind="bool")),
         axis_op=True,
         monotonic=False,
-        notes="Exact mode: the gate is tf_activations.gelu's stable composite (erfc, not 1 + erf). Default mode, "
-              "float32: TF's gelu, as Keras' gelu is, a TFLite builtin (TFLite has no erfc), as accurate as "
-              "a * keras.activations.gelu(b). The gradient is the closed form in both. The first half is the "
-              "value, the second the gate (glu's order). A NaN in either half gives NaN.",
+        notes="Exact mode: the gate is tf_activations.gelu's stable composite (erfc, not 1 + erf), guarded so "
+              "that an infinite half meeting a zero factor gives the limit 0. Default mode: in float32 TF's gelu, "
+              "as Keras' gelu is, a TFLite builtin (TFLite has no erfc), as accurate as "
+              "a * keras.activations.gelu(b), and the gradient from erfc and exp in a few fused ops, plain "
+              "products (NaN at a = inf, b = -inf, as the plain formula). The first half is the value, the "
+              "second the gate (glu's order). A NaN in either half gives NaN.",
         use_when="Transformer feed-forward blocks (T5 v1.1, Gemma: approximate=True): Dense(2 * d_ff), geglu, "
                  "Dense(d_model).",
         advantages=(
@@ -545,6 +604,9 @@ ACTIVATIONS = [
         line=Line("reglu([x, x]) = x * relu(x)", _tied),
         layer_name="ReGLU",
         output_shape="halved",
+        # One product each way, so the kernel's results are the composite's bit for bit: both
+        # modes. swiglu and geglu kernels lost to XLA's formula at 2^16-2^20 (kernels/README.md).
+        kernels=(Kernel("reglu", default=True, exact=True),),
     ),
     Activation(
         name="maxout",

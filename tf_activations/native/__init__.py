@@ -90,6 +90,36 @@ _lib_path = None
 _saved_off = False  # tests and benchmarks set it to trace the two-op path for comparison
 
 
+def dispatch_gated(name, x, fixed, exact=False):
+    """The fused gated unit's result (gradient attached), or None for the composite: for half
+    types, an unknown rank, or where the kernels cannot run (see :func:`dispatch`).
+
+    TfaGatedForward gives y = a * gate(b) on x viewed as [outer, 2, m] in one pass,
+    TfaGatedBackward both halves' gradients in one pass (float32, float64)."""
+    k = _kernel_for(name, fixed)
+    chosen = k is not None and (k.exact if exact else k.default)
+    if not chosen and not (k is not None and getattr(_state, "every", 0)):
+        return None
+    if _pure_forced() or x.dtype not in (tf.float32, tf.float64) or x.shape.rank is None:
+        return None
+    lib = load()
+    if lib is None or not _graph_allows_kernels() or not _runs_on_cpu(x):
+        return None
+    axis = fixed["axis"] % x.shape.rank
+    shape = tf.shape(x)
+    half = shape[axis] // 2
+    # [before, 2 * half, after] viewed as [outer, 2, half * after]: each half is contiguous
+    outer = tf.reduce_prod(shape[:axis])
+    m = half * tf.reduce_prod(shape[axis + 1:])
+    y = lib.tfa_gated_forward(tf.reshape(x, tf.stack([outer, 2, m])), fn=k.fn)
+    y = tf.reshape(y, tf.concat([shape[:axis], [half], shape[axis + 1:]], 0))
+    static = x.shape.as_list()
+    if static[axis] is not None:
+        static[axis] //= 2
+    y.set_shape(static)
+    return y
+
+
 def has_kernel(name) -> bool:
     """Whether ``name`` has a kernel at all (a cheap test before :func:`dispatch`)."""
     return name in _KERNELS
@@ -370,13 +400,16 @@ def _float64_vector(values):
 # op builder (tf_activations._build.make_function) so this module never reads the registry:
 # name -> (derivative, param_derivatives, backward_dtype).
 _FORMULAS = {}
+_VJPS = {}  # gated units: name -> the declared vjp, for their kernels' second derivatives
 
 
-def register(name, kernels, derivative, param_derivatives, backward_dtype) -> None:
+def register(name, kernels, derivative, param_derivatives, backward_dtype, vjp=None) -> None:
     """Called by the op builder for every declared activation: its kernel entries and the
-    derivative formulas their ops' gradients are taken from."""
+    derivative formulas their ops' gradients are taken from (a gated unit's: its vjp)."""
     if not kernels:
         return
+    if vjp is not None:
+        _VJPS[name] = vjp
     _KERNELS[name] = tuple(kernels)
     for k in kernels:
         _BY_FN[k.fn] = k
@@ -385,6 +418,25 @@ def register(name, kernels, derivative, param_derivatives, backward_dtype) -> No
             _BY_FN[k.fast_fn] = dataclasses.replace(k, fn=k.fast_fn, fast_fn=None)
             _NAME_OF_FN[k.fast_fn] = name
     _FORMULAS[name] = (derivative, param_derivatives, backward_dtype)
+
+
+@tf.RegisterGradient("TfaGatedForward")
+def _gated_forward_grad(op, dy):
+    return load().tfa_gated_backward(op.inputs[0], dy, fn=_attr_fn(op))
+
+
+@tf.RegisterGradient("TfaGatedBackward")
+def _gated_backward_grad(op, gdx):
+    """d(dx)/dx and d(dx)/ddy from the declared vjp (autodiff of its TF ops), on the [outer, 2, m]
+    view: the halves along axis 1, dy as [outer, 1, m]."""
+    x, dy = op.inputs
+    dy3 = tf.expand_dims(dy, 1)
+    with tf.GradientTape() as tape:
+        tape.watch([x, dy3])
+        dx = _VJPS[_NAME_OF_FN[_attr_fn(op)]](x, dy3, axis=1)
+    gx, gdy = tape.gradient(dx, [x, dy3], output_gradients=gdx,
+                            unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return [gx, tf.squeeze(gdy, 1)]
 
 
 @tf.RegisterGradient("TfaForward")

@@ -71,7 +71,8 @@ _SANITIZE_FLAGS = ["-fsanitize=address,undefined",
                    "-fno-omit-frame-pointer", "-g"]
 _ELF_MAGIC = b"\x7fELF"
 _MIN_LIBRARY_SIZE = 64  # an ELF header; a real library is megabytes
-EXPECTED_OPS = ("tfa_forward", "tfa_backward", "tfa_forward_saved", "tfa_attach")
+EXPECTED_OPS = ("tfa_forward", "tfa_backward", "tfa_forward_saved", "tfa_attach", "tfa_gated_forward",
+                "tfa_gated_backward")
 _REBUILD = "rebuild it with `tf-activations build --force`"
 
 
