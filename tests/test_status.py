@@ -61,7 +61,7 @@ def check_graph(name, path, jit):
 calls = collections.Counter()
 lib = tf_activations.native.load()
 if lib is not None:  # count the kernel ops' eager calls
-    for op in ("tfa_forward", "tfa_forward_saved"):
+    for op in ("tfa_forward", "tfa_forward_saved", "tfa_gated_forward"):
         def counted(*a, _op=getattr(lib, op), **k):
             calls["kernel"] += 1
             return _op(*a, **k)

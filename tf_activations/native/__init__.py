@@ -141,8 +141,14 @@ def every_kernel_active() -> bool:
 
 
 def kernel_names() -> list:
-    """Kernel fns ('gelu_tanh' is gelu(approximate=True))."""
-    return sorted(_BY_FN)
+    """The elementwise ops' fns ('gelu_tanh' is gelu(approximate=True)); the gated units' are
+    the gated ops' (:func:`gated_kernel_names`)."""
+    return sorted(fn for fn in _BY_FN if _NAME_OF_FN[fn] not in _VJPS)
+
+
+def gated_kernel_names() -> list:
+    """The gated ops' fns (reglu)."""
+    return sorted(fn for fn in _BY_FN if _NAME_OF_FN[fn] in _VJPS)
 
 
 def pure_forced() -> bool:
