@@ -12,6 +12,12 @@ _AXIS = Param("axis", -1, "The axis the function works along.", kind="axis")
 _AXES = Param("axis", -1, "The axis (or tuple of axes) the function works along.", kind="axes")
 
 
+# Claims several functions of an axis make.
+_ZERO_CENTRED_ROWS = claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs.")
+_BEATS_FEED_FORWARD = claim("note", "Beat the ReLU and GELU feed-forward blocks in Shazeer's comparison at equal "
+                                    "parameters and compute.")
+
+
 def _with_zero(x):
     return tf.stack([x, tf.zeros_like(x)], axis=-1)
 
@@ -478,7 +484,7 @@ ACTIVATIONS = [
         keras_builtin=True,
         use_when="Gated convolutional language models and transformer feed-forward blocks (GLU variants).",
         advantages=(
-            claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs."),
+            _ZERO_CENTRED_ROWS,
             C.SMOOTH,
         ),
         disadvantages=(
@@ -516,10 +522,9 @@ ACTIVATIONS = [
         use_when="The feed-forward block of a transformer (PaLM, LLaMA): Dense(2 * d_ff), swiglu, Dense(d_model); "
                  "Shazeer used d_ff two thirds of the gelu block's to keep the parameter count.",
         advantages=(
-            claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs."),
+            _ZERO_CENTRED_ROWS,
             C.SMOOTH,
-            claim("note", "Beat the ReLU and GELU feed-forward blocks in Shazeer's comparison at equal "
-                          "parameters and compute."),
+            _BEATS_FEED_FORWARD,
         ),
         disadvantages=(
             C.NON_MONOTONIC,
@@ -557,10 +562,9 @@ ACTIVATIONS = [
         use_when="Transformer feed-forward blocks (T5 v1.1, Gemma: approximate=True): Dense(2 * d_ff), geglu, "
                  "Dense(d_model).",
         advantages=(
-            claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs."),
+            _ZERO_CENTRED_ROWS,
             C.SMOOTH,
-            claim("note", "Beat the ReLU and GELU feed-forward blocks in Shazeer's comparison at equal "
-                          "parameters and compute."),
+            _BEATS_FEED_FORWARD,
         ),
         disadvantages=(
             C.NON_MONOTONIC,
@@ -592,7 +596,7 @@ ACTIVATIONS = [
               "also where the gate is closed.",
         use_when="A gated feed-forward block without exp: Dense(2 * d_ff), reglu, Dense(d_model).",
         advantages=(
-            claim("zero_centred", "Zero-centred: mean output {mean} on rows of 8 N(0, 1) inputs."),
+            _ZERO_CENTRED_ROWS,
             C.CHEAP,
         ),
         disadvantages=(
