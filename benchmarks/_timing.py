@@ -197,11 +197,12 @@ def environment():
     for dist in ("keras", "numpy", "torch"):
         v = _version(dist)
         versions.append(f"{dist} {v}" if v else f"{dist} not installed")
-    kernels = native.library_path() if native.available() else "not loaded (pure TF)"
+    # the library's file name (variant and flags), not where this machine keeps its cache
+    kernels = os.path.basename(native.library_path()) if native.available() else "not loaded (pure TF)"
     return [f"# measured {now} on {platform.machine()}, {_cpu_model()}, {os.cpu_count()} cores, "
             f"{platform.system()} {platform.release()}",
             "# " + ", ".join(versions),
-            f"# tf_activations from {os.path.dirname(tf_activations.__file__)}; kernels: {kernels}"]
+            f"# tf_activations {tf_activations.__version__}; kernels: {kernels}"]
 
 
 # ---- progress -------------------------------------------------------------------------------

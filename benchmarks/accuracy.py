@@ -91,7 +91,9 @@ def run(names, dense=False, out=sys.stdout, progress=None):
                 with native.disabled() if column.endswith("pure") else contextlib.nullcontext():
                     cells.append(_cell(*_timing.max_ulp(fn(tf.constant(x)), exact), ".2f"))
         theirs = ""
-        if name in KERAS_FUNCTIONS:
-            y = KERAS_FUNCTIONS[name](tf.constant(x), **KERAS_ARGS.get(name, {}))
+        variant = tf_activations.info(name)["variant_of"]  # gelu_tanh: Keras' gelu(approximate=True)
+        base, kwargs = (variant["name"], variant["parameters"]) if variant else (name, KERAS_ARGS.get(name, {}))
+        if base in KERAS_FUNCTIONS:
+            y = KERAS_FUNCTIONS[base](tf.constant(x), **kwargs)
             theirs = _cell(*_timing.max_ulp(y, exact), ".4g")
         print(f"{name:<15}" + "".join(f"{c:>13}" for c in cells) + f"{theirs:>11}", file=out, flush=True)

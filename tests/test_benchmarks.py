@@ -130,7 +130,10 @@ def test_environment_header_names_date_machine_and_versions():
     assert re.match(r"# measured \d{4}-\d\d-\d\d \d\d:\d\d UTC on .+, \d+ cores", lines[0]), lines[0]
     for part in (f"tensorflow {tf.__version__}", f"keras {keras.__version__}", f"numpy {np.__version__}", "torch "):
         assert part in lines[1], (part, lines[1])
-    assert "tf_activations from" in lines[2] and "kernels:" in lines[2]
+    import tf_activations
+
+    assert f"tf_activations {tf_activations.__version__}" in lines[2] and "kernels:" in lines[2]
+    assert "/" not in lines[2], "no path of this machine's in a page others read"
 
 
 def test_a_child_process_finds_these_modules_and_the_checkout():
